@@ -1,0 +1,43 @@
+"""Reads for units and projects, scoped to what the user may see. Every view goes through these."""
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from .models import Project, Role, Unit, UnitMembership
+
+
+def unit_subtree_ids(*, unit_ids) -> set[int]:
+    """The units and all units under them (the 主管部门 tree), in one query."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Unit.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found, stack = set(), list(unit_ids)
+    while stack:
+        pk = stack.pop()
+        if pk not in found:
+            found.add(pk)
+            stack.extend(children.get(pk, ()))
+    return found
+
+
+def units_for_user(*, user) -> QuerySet[Unit]:
+    """Units whose data the user may see: an administrator's own units, a reviewer's whole subtree."""
+    if not user.is_authenticated:
+        return Unit.objects.none()
+    if user.is_superuser:
+        return Unit.objects.all()
+    memberships = list(UnitMembership.objects.filter(user=user).values_list("unit_id", "role"))
+    admin_units = {unit for unit, role in memberships if role == Role.ADMIN}
+    reviewed = unit_subtree_ids(unit_ids=[unit for unit, role in memberships if role == Role.REVIEWER])
+    return Unit.objects.filter(pk__in=admin_units | reviewed)
+
+
+def projects_for_user(*, user) -> QuerySet[Project]:
+    """Projects the user may see: superusers all; administrators and reviewers those of their units;
+    a project lead the projects they lead."""
+    projects = Project.objects.select_related("unit", "lead")
+    if not user.is_authenticated:
+        return projects.none()
+    if user.is_superuser:
+        return projects
+    return projects.filter(Q(lead=user) | Q(unit__in=units_for_user(user=user)))

@@ -1,0 +1,6 @@
+"""Developer machine: DEBUG on, embedded SQLite and broker unless the environment says otherwise."""
+from .base import *  # noqa: F401,F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

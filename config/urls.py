@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from kpi import views as kpi_views
+
+admin.site.site_header = "绩效 Jixiao 管理后台"
+admin.site.site_title = "Jixiao"
+
+urlpatterns = [
+    path("", kpi_views.home, name="home"),
+    path("projects/<int:pk>/", kpi_views.project_detail, name="project-detail"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,90 @@
+from django.contrib import admin
+
+from .models import Actual, GoalTable, Indicator, Report, RescoreJob, Score, ScoringPolicy, TableScore
+
+
+class IndicatorInline(admin.TabularInline):
+    model = Indicator
+    extra = 0
+    fields = ("order", "level1", "level2", "name", "target_raw", "target_kind", "unit", "weight", "rule",
+              "not_applicable")
+    readonly_fields = ("target_kind",)
+
+
+@admin.register(GoalTable)
+class GoalTableAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "scope", "unit", "year", "status", "scored_at")
+    list_filter = ("scope", "status", "year", "unit")
+    search_fields = ("project__name", "unit__name")
+    list_select_related = ("unit", "project")
+    inlines = [IndicatorInline]
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(admin.ModelAdmin):
+    list_display = ("name", "table", "level1", "level2", "target_raw", "target_kind", "weight", "rule")
+    list_filter = ("target_kind", "rule", "level1")
+    search_fields = ("name", "table__project__name")
+    list_select_related = ("table__unit", "table__project")
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ("table", "as_of", "status", "submitted_by", "submitted_at", "reviewed_by", "reviewed_at")
+    list_filter = ("status", "as_of")
+    list_select_related = ("table__unit", "table__project", "submitted_by", "reviewed_by")
+    readonly_fields = ("status", "submitted_by", "submitted_at", "reviewed_by", "reviewed_at", "review_note")
+
+
+@admin.register(Actual)
+class ActualAdmin(admin.ModelAdmin):
+    list_display = ("indicator", "as_of", "value", "met", "grade", "points", "report", "recorded_by", "recorded_at")
+    list_select_related = ("indicator", "recorded_by", "report__table__project", "report__table__unit")
+    raw_id_fields = ("indicator", "replaces", "report")
+
+    def has_change_permission(self, request, obj=None):
+        return False  # append-only: a correction is a new row
+
+
+@admin.register(Score)
+class ScoreAdmin(admin.ModelAdmin):
+    list_display = ("indicator", "as_of", "official", "points", "ratio", "explanation", "policy_version",
+                    "computed_at")
+    list_filter = ("official", "as_of", "policy_version")
+    list_select_related = ("indicator",)
+    search_fields = ("indicator__name",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TableScore)
+class TableScoreAdmin(admin.ModelAdmin):
+    list_display = ("table", "as_of", "official", "execution_rate", "execution_points", "indicator_points", "total",
+                    "grade")
+    list_select_related = ("table__unit", "table__project")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScoringPolicy)
+class ScoringPolicyAdmin(admin.ModelAdmin):
+    list_display = ("name", "year", "region", "reverse_formula", "satisfaction_floor", "version")
+
+    def save_model(self, request, obj, form, change):
+        from .services import scoring_policy_save
+
+        scoring_policy_save(policy=obj)
+
+
+@admin.register(RescoreJob)
+class RescoreJobAdmin(admin.ModelAdmin):
+    list_display = ("pk", "unit", "year", "status", "done_tables", "total_tables", "created_at", "finished_at")
+    readonly_fields = ("status", "total_tables", "done_tables", "error", "finished_at")

@@ -1,0 +1,185 @@
+"""Benchmark the scoring engine and the rescore path in a throwaway database; prints JSON.
+
+python manage.py bench_scoring --indicators N
+"""
+import datetime as dt
+import json
+import os
+import platform
+import tempfile
+import time
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from kpi import scoring
+from kpi.targets import parse_target
+
+INDICATORS_PER_TABLE = 10
+# A realistic mix of published targets and actuals (value in the target's unit).
+MIX = [
+    (">=95%", Decimal("92.5")),
+    ("<=4.33万元/月", Decimal("4.80")),
+    ("=100%", Decimal("100")),
+    (">=485.71万条", Decimal("501.2")),
+    ("≥3 件", Decimal("2")),
+    ("=0%", Decimal("0")),
+    ("=50-100元", Decimal("120")),
+    (">=90%", Decimal("88")),
+    ("<=5%", Decimal("3")),
+    (">=6 万人次", Decimal("6.4")),
+]
+
+
+class Command(BaseCommand):
+    help = "评分性能基准：纯计算、端到端重算（读取、计算、写入）与批量写入参照，输出 JSON。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--indicators", type=int, default=20000)
+        parser.add_argument("--seconds", type=float, default=1.0, help="纯计算测量的最短时长")
+
+    def handle(self, *args, **options):
+        n = options["indicators"]
+        if n < INDICATORS_PER_TABLE:
+            raise CommandError(f"--indicators 至少为 {INDICATORS_PER_TABLE}。")
+        pure = self.bench_pure(n, options["seconds"])
+        with throwaway_database():
+            table_ids = self.build(n)
+            rescore_fresh = self.bench_rescore(table_ids)
+            rescore_again = self.bench_rescore(table_ids)
+            bulk = self.bench_bulk_write(n)
+            vendor = connection.vendor
+        result = {
+            "indicators": n,
+            "database": vendor,
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "pure_score_indicator_per_s": round(pure),
+            "end_to_end_rescore_per_s": round(rescore_fresh),
+            "end_to_end_rescore_again_per_s": round(rescore_again),
+            "bulk_write_reference_per_s": round(bulk),
+            "end_to_end_vs_bulk_write": round(rescore_fresh / bulk, 3),
+        }
+        self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
+
+    def bench_pure(self, n, seconds):
+        cases = [(parse_target(t), a) for t, a in MIX]
+        weight = Decimal("10")
+        rule = scoring.Rule.PROPORTIONAL
+        score = scoring.score_indicator
+        calls = 0
+        started = time.perf_counter()
+        elapsed = 0.0
+        while elapsed < seconds or calls < n:
+            for target, actual in cases * 100:
+                score(rule=rule, target=target, actual=actual, weight=weight)
+            calls += len(cases) * 100
+            elapsed = time.perf_counter() - started
+        return calls / elapsed
+
+    def build(self, n):
+        """N indicators in N/10 project tables, each with one actual, written in bulk."""
+        from budgets.models import BudgetExecution, Project, Unit
+        from kpi.models import Actual, GoalTable, Indicator, Report
+
+        year = timezone.localdate().year
+        as_of = dt.date(year, 7, 31)
+        with transaction.atomic():
+            unit = Unit.objects.create(code="BENCH", name="基准测试单位")
+            tables_count = n // INDICATORS_PER_TABLE
+            projects = Project.objects.bulk_create(
+                Project(unit=unit, year=year, name=f"基准项目{i:06d}", budget_initial=Decimal("100.00"))
+                for i in range(tables_count)
+            )
+            tables = GoalTable.objects.bulk_create(
+                GoalTable(scope="project", unit=unit, project=p, year=year) for p in projects
+            )
+            parsed = [(parse_target(t), t) for t, _ in MIX]
+            indicators = Indicator.objects.bulk_create(
+                (
+                    Indicator(
+                        table=table, order=i + 1, level1="产出指标", level2="数量指标", name=f"指标{i + 1}",
+                        target_raw=raw, target_kind=target.kind.value, target_value=target.value,
+                        target_upper=target.upper, unit=target.unit, weight=Decimal("9"),
+                        rule=scoring.Rule.PROPORTIONAL.value,
+                    )
+                    for table in tables
+                    for i, (target, raw) in enumerate(parsed)
+                ),
+                batch_size=2000,
+            )
+            reports = {
+                r.table_id: r
+                for r in Report.objects.bulk_create(
+                    Report(table=t, as_of=as_of, status=Report.Status.APPROVED) for t in tables
+                )
+            }
+            Actual.objects.bulk_create(
+                (Actual(indicator=ind, report=reports[ind.table_id], as_of=as_of, value=MIX[(ind.order - 1)][1])
+                 for ind in indicators),
+                batch_size=2000,
+            )
+            BudgetExecution.objects.bulk_create(
+                (BudgetExecution(unit=unit, project=p, year=year, as_of=as_of, executed=Decimal("61.50"))
+                 for p in projects),
+                batch_size=2000,
+            )
+        return [t.pk for t in tables]
+
+    def bench_rescore(self, table_ids):
+        """The path the Celery batches take: read, score, upsert — batch by batch."""
+        from kpi.models import Score
+        from kpi.services import RESCORE_BATCH_SIZE, tables_rescore
+
+        started = time.perf_counter()
+        for start in range(0, len(table_ids), RESCORE_BATCH_SIZE):
+            tables_rescore(table_ids=table_ids[start:start + RESCORE_BATCH_SIZE])
+        elapsed = time.perf_counter() - started
+        return Score.objects.count() / elapsed
+
+    def bench_bulk_write(self, n):
+        """Physical reference: build and insert N score rows, nothing read or computed."""
+        from kpi.models import Actual, Score
+
+        rows = list(Actual.objects.values_list("indicator_id", "indicator__table_id", "id", "as_of"))
+        Score.objects.all().delete()
+        now = timezone.now()
+        started = time.perf_counter()
+        with transaction.atomic():
+            Score.objects.bulk_create(
+                (
+                    Score(indicator_id=i, table_id=t, actual_id=a, as_of=d, points=Decimal("9.00"),
+                          ratio=Decimal("1.0000"), explanation="实际 100 %，目标 ≥95 %，达到目标：9.00",
+                          flags=[], policy_version="default", computed_at=now)
+                    for i, t, a, d in rows
+                ),
+                batch_size=1000,
+            )
+        return len(rows) / (time.perf_counter() - started)
+
+
+class throwaway_database:
+    """Create a scratch test database on the configured backend and drop it afterwards."""
+
+    def __enter__(self):
+        self.tmp = None
+        if connection.vendor == "sqlite":
+            self.tmp = tempfile.NamedTemporaryFile(prefix="jixiao-bench-", suffix=".sqlite3", delete=False)
+            connection.settings_dict.setdefault("TEST", {})["NAME"] = self.tmp.name
+        else:
+            connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{connection.settings_dict['NAME']}_bench"
+        self.old_name = connection.settings_dict["NAME"]
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        return self
+
+    def __exit__(self, *exc):
+        connection.creation.destroy_test_db(self.old_name, verbosity=0)
+        if self.tmp is not None:
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.unlink(self.tmp.name + suffix)
+                except FileNotFoundError:
+                    pass
+        return False

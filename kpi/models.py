@@ -1,0 +1,417 @@
+"""Goal tables (绩效目标表), indicators, actuals and scores."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from budgets.models import Project, Unit
+
+from . import scoring
+from .targets import Kind
+
+POINTS = {"max_digits": 7, "decimal_places": 2}
+QUANTITY = {"max_digits": 20, "decimal_places": 4}
+
+
+class ScoringPolicy(models.Model):
+    """评分政策 — the region's choices left open by the rules (domain.md). Each edit bumps `version`."""
+
+    class ReverseFormula(models.TextChoices):
+        RATIO = "ratio", "比值法：分值 × 目标 / 实际"
+        LINEAR_TO_DOUBLE = "linear_to_double", "线性递减：超出一倍得 0 分"
+
+    name = models.CharField("名称", max_length=100, unique=True)
+    year = models.PositiveSmallIntegerField("适用年度", null=True, blank=True, help_text="留空表示适用所有年度")
+    region = models.CharField("适用地区", max_length=100, blank=True)
+    reverse_formula = models.CharField(
+        "反向指标计分公式", max_length=20, choices=ReverseFormula.choices, default=ReverseFormula.RATIO
+    )
+    satisfaction_floor = models.DecimalField(
+        "满意度最低线", max_digits=6, decimal_places=2, null=True, blank=True, help_text="低于此值的满意度得 0 分；留空不设"
+    )
+    overachievement_flag = models.DecimalField(
+        "超额完成提示比例", max_digits=5, decimal_places=2, default=Decimal("0.20"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    grade_excellent = models.DecimalField("“优”最低分", **POINTS, default=Decimal("90"))
+    grade_good = models.DecimalField("“良”最低分", **POINTS, default=Decimal("80"))
+    grade_pass = models.DecimalField("“中”最低分", **POINTS, default=Decimal("60"))
+    version = models.PositiveIntegerField("版本", default=1, editable=False)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "评分政策"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(grade_excellent__gte=models.F("grade_good")) & Q(grade_good__gte=models.F("grade_pass"))
+                & Q(grade_pass__gte=0),
+                name="policy_grade_bands_ordered",
+            ),
+            models.CheckConstraint(condition=Q(overachievement_flag__gte=0), name="policy_overachievement_non_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.name}（第{self.version}版）"
+
+    def as_policy(self) -> scoring.Policy:
+        """The pure scoring policy this row stands for."""
+        return scoring.Policy(
+            version=f"{self.name}@v{self.version}",
+            reverse_formula=scoring.ReverseFormula(self.reverse_formula),
+            satisfaction_floor=self.satisfaction_floor,
+            overachievement_flag=self.overachievement_flag,
+            grade_bands=(
+                (self.grade_excellent, "优"),
+                (self.grade_good, "良"),
+                (self.grade_pass, "中"),
+                (Decimal("0"), "差"),
+            ),
+        )
+
+
+class GoalTable(models.Model):
+    """绩效目标表 — a project's 项目支出绩效目标表 or a unit's 部门整体绩效目标表 for one year."""
+
+    class Scope(models.TextChoices):
+        PROJECT = "project", "项目支出绩效目标表"
+        UNIT = "unit", "部门整体绩效目标表"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        APPROVED = "approved", "已批复"
+        CLOSED = "closed", "已关闭"
+
+    scope = models.CharField("类型", max_length=10, choices=Scope.choices, default=Scope.PROJECT)
+    unit = models.ForeignKey(Unit, verbose_name="预算单位", on_delete=models.PROTECT, related_name="goal_tables")
+    project = models.ForeignKey(
+        Project, verbose_name="项目", null=True, blank=True, on_delete=models.PROTECT, related_name="goal_tables"
+    )
+    year = models.PositiveSmallIntegerField("年度")
+    overall_goal = models.TextField("总体目标", blank=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    policy = models.ForeignKey(
+        ScoringPolicy, verbose_name="评分政策", null=True, blank=True, on_delete=models.PROTECT,
+        help_text="留空使用年度政策或默认政策",
+    )
+    weights_defaulted = models.BooleanField("权重按默认分配", default=False)
+    source = models.CharField("来源", max_length=255, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    # Anything that can change a score bumps changed_at; rescoring sets scored_at.
+    changed_at = models.DateTimeField("最近变更", auto_now_add=True)
+    scored_at = models.DateTimeField("最近评分", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "绩效目标表"
+        ordering = ["unit__code", "year", "scope", "project__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(scope="project") & Q(project__isnull=False)) | (Q(scope="unit") & Q(project__isnull=True)),
+                name="goal_table_scope_matches_project",
+            ),
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(scope="project"), name="goal_table_one_per_project"
+            ),
+            models.UniqueConstraint(
+                fields=["unit", "year"], condition=Q(scope="unit"), name="goal_table_one_unit_table_per_year"
+            ),
+        ]
+
+    def __str__(self):
+        subject = self.project.name if self.project_id else f"{self.unit.name}（部门整体）"
+        return f"{self.year} {subject}"
+
+    @property
+    def is_stale(self) -> bool:
+        return self.scored_at is None or self.scored_at < self.changed_at
+
+
+class Indicator(models.Model):
+    """绩效指标 — one row of a goal table: three levels, a target and how it is scored."""
+
+    class Accumulation(models.TextChoices):
+        CUMULATIVE = "cumulative", "累计值（数量、总额）"
+        LEVEL = "level", "水平值（比率、标准、满意度）"
+
+    class Rule(models.TextChoices):
+        PROPORTIONAL = scoring.Rule.PROPORTIONAL.value, scoring.Rule.PROPORTIONAL.value
+        DIRECT = scoring.Rule.DIRECT.value, scoring.Rule.DIRECT.value
+        GRADED = scoring.Rule.GRADED.value, scoring.Rule.GRADED.value
+        SATISFACTION = scoring.Rule.SATISFACTION.value, scoring.Rule.SATISFACTION.value
+
+    class TargetKind(models.TextChoices):
+        POSITIVE = Kind.POSITIVE.value, "正向"
+        REVERSE = Kind.REVERSE.value, "反向"
+        EQUALS = Kind.EQUALS.value, "等于"
+        RANGE = Kind.RANGE.value, "区间"
+        DEADLINE = Kind.DEADLINE.value, "时限"
+        QUALITATIVE = Kind.QUALITATIVE.value, "定性"
+        UNKNOWN = Kind.UNKNOWN.value, "无法识别"
+
+    table = models.ForeignKey(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE, related_name="indicators")
+    order = models.PositiveIntegerField("序号")
+    level1 = models.CharField("一级指标", max_length=50)
+    level2 = models.CharField("二级指标", max_length=50)
+    name = models.CharField("三级指标", max_length=300)
+    target_raw = models.CharField("指标值", max_length=300)
+    target_kind = models.CharField("指标值类型", max_length=12, choices=TargetKind.choices, default=Kind.UNKNOWN)
+    target_value = models.DecimalField("目标值", **QUANTITY, null=True, blank=True)
+    target_upper = models.DecimalField("目标上限", **QUANTITY, null=True, blank=True)
+    unit = models.CharField("计量单位", max_length=50, blank=True)
+    target_flags = models.JSONField("指标值提示", default=list, blank=True)
+    basis = models.TextField("指标值设置依据", blank=True)
+    last_year = models.CharField("上年完成值", max_length=200, blank=True)
+    weight = models.DecimalField("分值权重", **POINTS, validators=[MinValueValidator(Decimal("0"))])
+    rule = models.CharField("指标赋分规则", max_length=20, choices=Rule.choices)
+    evidence = models.TextField("佐证资料", blank=True)
+    accumulation = models.CharField(
+        "累计或水平", max_length=12, choices=Accumulation.choices, default=Accumulation.LEVEL
+    )
+    not_applicable = models.BooleanField("不适用", default=False)
+    not_applicable_reason = models.TextField("不适用原因", blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "绩效指标"
+        ordering = ["table", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["table", "order"], name="indicator_unique_order"),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="indicator_weight_non_negative"),
+            models.CheckConstraint(
+                condition=Q(not_applicable=False) | ~Q(not_applicable_reason=""),
+                name="indicator_not_applicable_needs_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.level1}/{self.level2}/{self.name}"
+
+    @property
+    def target(self):
+        """The parsed target as the scoring engine wants it."""
+        from .targets import Target
+
+        return Target(
+            kind=Kind(self.target_kind),
+            value=self.target_value,
+            upper=self.target_upper,
+            unit=self.unit,
+            raw=self.target_raw,
+            flags=tuple(self.target_flags or ()),
+        )
+
+
+class Report(models.Model):
+    """填报 — the actuals of one goal table as of a date, reviewed as a whole.
+
+    Draft until the lead submits it; the unit administrator approves it or returns it with a reason.
+    Only approved reports count for official scores; drafts and submitted ones give a provisional score.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        SUBMITTED = "submitted", "已提交"
+        APPROVED = "approved", "已审核"
+        RETURNED = "returned", "已退回"
+
+    OPEN = (Status.DRAFT, Status.SUBMITTED)
+
+    table = models.ForeignKey(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE, related_name="reports")
+    as_of = models.DateField("截至日期")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    replaces = models.ForeignKey(
+        "self", verbose_name="更正的填报", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="创建人", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="提交人", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="审核人", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField("审核时间", null=True, blank=True)
+    review_note = models.TextField("审核意见（退回原因）", blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "填报"
+        ordering = ["table", "as_of", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["table", "as_of"], condition=Q(status__in=["draft", "submitted"]),
+                name="report_one_open_per_table_and_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="returned") | ~Q(review_note=""), name="report_return_needs_reason"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.table} 截至 {self.as_of:%Y-%m-%d}（{self.get_status_display()}）"
+
+
+class Actual(models.Model):
+    """实际完成值 — what an indicator achieved by `as_of` (year-to-date). Append-only: a correction is a new row."""
+
+    class Grade(models.TextChoices):
+        ACHIEVED = scoring.Grade.ACHIEVED.value, scoring.Grade.ACHIEVED.value
+        PARTIAL = scoring.Grade.PARTIAL.value, scoring.Grade.PARTIAL.value
+        FAILED = scoring.Grade.FAILED.value, scoring.Grade.FAILED.value
+
+    class DeviationCategory(models.TextChoices):
+        FUNDING = "经费保障", "经费保障"
+        RULES = "制度保障", "制度保障"
+        STAFF = "人员保障", "人员保障"
+        HARDWARE = "硬件条件", "硬件条件"
+        OTHER = "其他", "其他"
+
+    class Likelihood(models.TextChoices):
+        CERTAIN = "确定能", "确定能"
+        POSSIBLE = "有可能", "有可能"
+        IMPOSSIBLE = "完全不可能", "完全不可能"
+
+    indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.CASCADE, related_name="actuals")
+    report = models.ForeignKey(Report, verbose_name="填报", on_delete=models.PROTECT, related_name="actuals")
+    as_of = models.DateField("截至日期")
+    value = models.DecimalField("实际完成值", **QUANTITY, null=True, blank=True)
+    met = models.BooleanField("是否达成", null=True, blank=True)
+    grade = models.CharField("评判等级", max_length=30, choices=Grade.choices, blank=True)
+    points = models.DecimalField("评判得分", **POINTS, null=True, blank=True)
+    forecast = models.DecimalField("全年预计完成值", **QUANTITY, null=True, blank=True)
+    likelihood = models.CharField("完成目标可能性", max_length=10, choices=Likelihood.choices, blank=True)
+    deviation_category = models.CharField("偏差原因类别", max_length=10, choices=DeviationCategory.choices, blank=True)
+    deviation_reason = models.TextField("偏差原因", blank=True)
+    replaces = models.ForeignKey(
+        "self", verbose_name="更正的记录", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="填报人", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    recorded_at = models.DateTimeField("填报时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "实际完成值"
+        ordering = ["indicator", "as_of", "id"]
+        indexes = [models.Index(fields=["indicator", "as_of"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(value__isnull=False) | Q(met__isnull=False) | ~Q(grade=""),
+                name="actual_has_a_value",
+            ),
+            models.CheckConstraint(condition=Q(points__isnull=True) | Q(points__gte=0), name="actual_points_non_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.indicator.name} @ {self.as_of}"
+
+
+class Score(models.Model):
+    """得分 — an indicator's score as of a date, computed by the engine from the latest actual up to then.
+
+    Official scores use approved reports only. A provisional row (official=False) exists only where a
+    draft or submitted report gives a different actual than the approved ones.
+    """
+
+    indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.CASCADE, related_name="scores")
+    table = models.ForeignKey(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE, related_name="scores")
+    actual = models.ForeignKey(Actual, verbose_name="依据的实际值", null=True, on_delete=models.SET_NULL)
+    as_of = models.DateField("截至日期")
+    official = models.BooleanField("正式得分", default=True, help_text="正式得分只用已审核的填报；否则为含待审核填报的暂算得分")
+    points = models.DecimalField("得分", **POINTS)
+    ratio = models.DecimalField("完成比例", max_digits=12, decimal_places=4, null=True, blank=True)
+    explanation = models.CharField("计算说明", max_length=500)
+    flags = models.JSONField("提示", default=list, blank=True)
+    policy_version = models.CharField("评分政策版本", max_length=120)
+    computed_at = models.DateTimeField("计算时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "指标得分"
+        ordering = ["table", "as_of", "indicator__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "as_of", "official"], name="score_one_per_indicator_and_date"),
+            models.CheckConstraint(condition=Q(points__gte=0), name="score_points_non_negative"),
+        ]
+        indexes = [models.Index(fields=["table", "official", "as_of"])]
+
+    def __str__(self):
+        return f"{self.indicator.name} @ {self.as_of}: {self.points}"
+
+
+class TableScore(models.Model):
+    """总分 — a goal table's total as of a date: budget execution (10) plus indicator scores."""
+
+    table = models.ForeignKey(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE, related_name="totals")
+    as_of = models.DateField("截至日期")
+    official = models.BooleanField("正式得分", default=True)
+    budget = models.DecimalField("全年预算数", max_digits=14, decimal_places=2, null=True, blank=True)
+    executed = models.DecimalField("执行数", max_digits=14, decimal_places=2, null=True, blank=True)
+    execution_rate = models.DecimalField("执行率", max_digits=9, decimal_places=4, null=True, blank=True)
+    execution_points = models.DecimalField("执行率得分", **POINTS, null=True, blank=True)
+    indicator_points = models.DecimalField("指标得分", **POINTS)
+    total = models.DecimalField("总分", **POINTS)
+    grade = models.CharField("等级", max_length=4)
+    missing = models.PositiveIntegerField("缺少实际值的指标数", default=0)
+    policy_version = models.CharField("评分政策版本", max_length=120)
+    computed_at = models.DateTimeField("计算时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "目标表总分"
+        ordering = ["table", "as_of"]
+        constraints = [
+            models.UniqueConstraint(fields=["table", "as_of", "official"], name="table_score_one_per_date"),
+            models.CheckConstraint(condition=Q(total__gte=0), name="table_score_total_non_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.table} @ {self.as_of}: {self.total}"
+
+
+class RescoreJob(models.Model):
+    """A bulk rescore (a year, a unit, or everything) and its progress, for a progress bar."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "排队中"
+        RUNNING = "running", "进行中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    unit = models.ForeignKey(Unit, verbose_name="预算单位", null=True, blank=True, on_delete=models.CASCADE)
+    year = models.PositiveSmallIntegerField("年度", null=True, blank=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
+    total_tables = models.PositiveIntegerField("目标表数", default=0)
+    done_tables = models.PositiveIntegerField("已完成", default=0)
+    error = models.TextField("错误", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="发起人", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "批量评分任务"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"评分任务 #{self.pk}（{self.get_status_display()}）"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total_tables else round(100 * self.done_tables / self.total_tables)
+
+
+class RescoreBatch(models.Model):
+    """One fixed-size slice of a job's table ids; finishing it twice counts once."""
+
+    job = models.ForeignKey(RescoreJob, on_delete=models.CASCADE, related_name="batches")
+    index = models.PositiveIntegerField()
+    table_ids = models.JSONField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="rescore_batch_unique_index")]
