@@ -14,6 +14,7 @@ from django.utils import timezone
 from budgets.models import BudgetExecution, Project, Unit, UnitBudget
 
 from . import scoring
+from .bulk import RowWriter
 from .models import (
     Actual,
     GoalTable,
@@ -327,16 +328,32 @@ def tables_rescore(*, table_ids: Iterable[int]) -> int:
         ids = [t.pk for t in tables]
         Score.objects.filter(table_id__in=ids).delete()
         TableScore.objects.filter(table_id__in=ids).delete()
-        Score.objects.bulk_create(scores, batch_size=1000)
-        TableScore.objects.bulk_create(totals, batch_size=500)
+        _score_writer().insert(scores)
+        _total_writer().insert(totals)
         GoalTable.objects.filter(pk__in=ids).update(scored_at=timezone.now())
     return len(scores)
 
 
-def _compute_scores(tables: list[GoalTable]) -> tuple[list[Score], list[TableScore]]:
+SCORE_FIELDS = ("indicator", "table", "actual", "as_of", "official", "points", "ratio", "explanation", "flags",
+                "policy_version", "computed_at")
+TOTAL_FIELDS = ("table", "as_of", "official", "budget", "executed", "execution_rate", "execution_points",
+                "indicator_points", "total", "grade", "missing", "policy_version", "computed_at")
+
+
+def _score_writer() -> RowWriter:
+    return RowWriter(Score, SCORE_FIELDS)
+
+
+def _total_writer() -> RowWriter:
+    return RowWriter(TableScore, TOTAL_FIELDS)
+
+
+def _compute_scores(tables: list[GoalTable]) -> tuple[list[tuple], list[tuple]]:
+    """Score rows (SCORE_FIELDS) and total rows (TOTAL_FIELDS) of these tables, as values ready to insert."""
     ids = [t.pk for t in tables]
     policies = policies_by_table(tables)
-    now = timezone.now()
+    writer = _score_writer()
+    now = writer.adapt_datetime(timezone.now())
 
     indicators_by_table: dict[int, list[tuple]] = defaultdict(list)
     for row in Indicator.objects.filter(table_id__in=ids).order_by("order").values_list(
@@ -384,7 +401,8 @@ def _compute_scores(tables: list[GoalTable]) -> tuple[list[Score], list[TableSco
                 official_result = _score_actual(row, official, targets[indicator_id], policy)
                 official_items.append(scoring.TableItem(weight, official_result and official_result.points))
                 if official_result is not None:
-                    scores.append(_score_row(table.pk, row[0], official, as_of, official_result, policy, now, True))
+                    scores.append(_score_row(writer, table.pk, row[0], official, as_of, official_result, policy, now,
+                                             True))
                 if provisional is official:
                     provisional_items.append(official_items[-1])
                     continue
@@ -392,7 +410,7 @@ def _compute_scores(tables: list[GoalTable]) -> tuple[list[Score], list[TableSco
                 provisional_result = _score_actual(row, provisional, targets[indicator_id], policy)
                 provisional_items.append(scoring.TableItem(weight, provisional_result and provisional_result.points))
                 if provisional_result is not None:
-                    scores.append(_score_row(table.pk, row[0], provisional, as_of, provisional_result, policy, now,
+                    scores.append(_score_row(writer, table.pk, row[0], provisional, as_of, provisional_result, policy, now,
                                              False))
             executed = _latest_execution_until(executions.get(table.pk, ()), as_of)
             execution = (
@@ -403,23 +421,11 @@ def _compute_scores(tables: list[GoalTable]) -> tuple[list[Score], list[TableSco
             variants = [(True, official_items)] + ([(False, provisional_items)] if differs else [])
             for official_flag, items in variants:
                 total = scoring.score_table(items=items, execution=execution, execution_weight=EXECUTION_WEIGHT)
-                totals.append(
-                    TableScore(
-                        table_id=table.pk,
-                        as_of=as_of,
-                        official=official_flag,
-                        budget=budget,
-                        executed=executed,
-                        execution_rate=execution.rate,
-                        execution_points=execution.points,
-                        indicator_points=total.indicator_points,
-                        total=total.total,
-                        grade=scoring.grade_for(total.total, policy),
-                        missing=total.missing,
-                        policy_version=policy.version,
-                        computed_at=now,
-                    )
-                )
+                totals.append((
+                    table.pk, as_of, official_flag, budget, executed, execution.rate, execution.points,
+                    total.indicator_points, total.total, scoring.grade_for(total.total, policy), total.missing,
+                    policy.version, now,
+                ))
     return scores, totals
 
 
@@ -443,20 +449,9 @@ def _score_actual(indicator_row, actual_row, target, policy) -> scoring.Indicato
         return None
 
 
-def _score_row(table_id, indicator_id, actual_row, as_of, result, policy, now, official) -> Score:
-    return Score(
-        indicator_id=indicator_id,
-        table_id=table_id,
-        actual_id=actual_row[1],
-        as_of=as_of,
-        official=official,
-        points=result.points,
-        ratio=result.ratio,
-        explanation=result.explanation[:500],
-        flags=list(result.flags),
-        policy_version=policy.version,
-        computed_at=now,
-    )
+def _score_row(writer, table_id, indicator_id, actual_row, as_of, result, policy, now, official) -> tuple:
+    return (indicator_id, table_id, actual_row[1], as_of, official, result.points, result.ratio,
+            result.explanation[:500], writer.adapt_json_list(result.flags), policy.version, now)
 
 
 def _latest_until(rows, as_of):
