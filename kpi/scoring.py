@@ -17,7 +17,7 @@ Decisions where the domain text leaves room (all covered by tests/kpi/test_scori
 - 满意度赋分 on a reverse target, a range or a target of 0 uses the 按完成比例赋分 formula for that kind;
   the satisfaction floor applies to positive, equals and range targets (higher is better).
 - A negative target value cannot be scored automatically (actuals are never below 0): ScoringError.
-- Graded points are checked against the band of the chosen grade as entered, then rounded.
+- Graded points must lie in the chosen grade's band both as entered and once rounded to 2 places.
 - The execution points use the rounded rate, so that 得分 = 10 × the 执行率 shown beside it.
 
 The hot path (proportional positive / reverse) is kept lean: it is benchmarked at ≥ 200,000 calls/s.
@@ -484,10 +484,11 @@ def _score_graded(actual, weight, grade, points) -> IndicatorScore:
         low, high, closed = weight * Decimal("0.6"), weight * Decimal("0.8"), False
     else:
         low, high, closed = _ZERO, weight * Decimal("0.6"), False
-    if value < low or value > high or (value == high and not closed):
-        raise ScoringError(f"得分 {points} 超出等级“{g.value}”的分值范围 {_band_text(low, high, closed)}。")
     p = _cap(value, weight) if value > 0 else _ZERO_POINTS
-    ratio = (value / weight).quantize(_BASIS, _HALF_UP) if weight else None
+    # An open band is checked on the rounded points too: 7.995 in [6, 8) would be stored as 8.00.
+    if value < low or value > high or (not closed and (value == high or p >= high)):
+        raise ScoringError(f"得分 {points} 超出等级“{g.value}”的分值范围 {_band_text(low, high, closed)}。")
+    ratio = (p / weight).quantize(_BASIS, _HALF_UP) if weight else None
     return IndicatorScore(p, ratio, f"按评判等级赋分：{g.value}，得分 {p}（范围 {_band_text(low, high, closed)}）",
                           _NO_FLAGS)
 
