@@ -41,3 +41,12 @@ def projects_for_user(*, user) -> QuerySet[Project]:
     if user.is_superuser:
         return projects
     return projects.filter(Q(lead=user) | Q(unit__in=units_for_user(user=user)))
+
+
+def units_administered_by(*, user) -> QuerySet[Unit]:
+    """Units the user administers (单位管理员): every unit for a superuser."""
+    if not user.is_authenticated:
+        return Unit.objects.none()
+    if user.is_superuser:
+        return Unit.objects.all()
+    return Unit.objects.filter(memberships__user=user, memberships__role=Role.ADMIN).distinct()

@@ -415,3 +415,66 @@ class RescoreBatch(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "index"], name="rescore_batch_unique_index")]
+
+
+class IndicatorChange(models.Model):
+    """指标调整记录 — a target or weight changed after actuals were recorded (e.g. by re-importing a corrected table)."""
+
+    class Field(models.TextChoices):
+        TARGET = "target", "指标值"
+        WEIGHT = "weight", "分值权重"
+        RULE = "rule", "指标赋分规则"
+
+    indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.CASCADE, related_name="changes")
+    field = models.CharField("调整项", max_length=10, choices=Field.choices)
+    old_value = models.CharField("原值", max_length=300)
+    new_value = models.CharField("新值", max_length=300)
+    source = models.CharField("来源文件", max_length=255, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="调整人", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField("调整时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "指标调整记录"
+        ordering = ["indicator", "changed_at", "id"]
+
+    def __str__(self):
+        return f"{self.indicator.name}：{self.get_field_display()} {self.old_value} → {self.new_value}"
+
+
+class ImportJob(models.Model):
+    """An uploaded goal-table file: previewed first, imported in a Celery task after confirmation."""
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", "待确认"
+        PENDING = "pending", "排队中"
+        RUNNING = "running", "导入中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    filename = models.CharField("文件名", max_length=255)
+    content = models.BinaryField("文件内容")
+    year = models.PositiveSmallIntegerField("年度", null=True, blank=True)
+    unit_name = models.CharField("预算单位", max_length=200, blank=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PREVIEW)
+    total_tables = models.PositiveIntegerField("目标表数", default=0)
+    summary = models.JSONField("导入结果", default=list, blank=True)
+    error = models.TextField("错误", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "导入任务"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"导入 {self.filename}（{self.get_status_display()}）"
+
+    @property
+    def progress_key(self) -> str:
+        return f"import-job:{self.pk}:progress"

@@ -53,3 +53,14 @@ def project_with_scorecard(*, project: Project) -> tuple[GoalTable | None, list[
     totals = list(table.totals.order_by("-as_of"))
     official = _newest(totals, official=True)
     return table, indicators, {"official": official, "pending": _pending(_newest(totals, official=False), official)}
+
+
+def goal_tables_for_user(*, user) -> QuerySet[GoalTable]:
+    """Goal tables the user may see: those of visible projects, and the 部门整体 tables of visible units."""
+    from django.db.models import Q
+
+    from budgets.selectors import projects_for_user, units_for_user
+
+    return GoalTable.objects.select_related("unit", "project").filter(
+        Q(project__in=projects_for_user(user=user)) | Q(project__isnull=True, unit__in=units_for_user(user=user))
+    )

@@ -50,3 +50,11 @@ def rescore_all_nightly() -> int:
     with transaction.atomic():
         job = rescore_job_create()
     return job.pk
+
+
+@shared_task(**RETRY)
+def import_job_run(job_id: int) -> None:
+    """Import a confirmed upload (goal tables) in one transaction; progress goes to the shared cache."""
+    from .importers.service import import_job_run as run
+
+    run(job_id=job_id)

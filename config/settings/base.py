@@ -54,6 +54,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kpi.context_processors.navigation",
             ],
         },
     },
@@ -112,6 +113,18 @@ def filesystem_broker_options(folder: Path) -> dict:
 
 if CELERY_BROKER_URL.startswith("filesystem"):
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "broker")
+
+# A cache the web process and the workers share: progress of work still inside its transaction (an
+# import is one transaction, so its rows are invisible until it commits). Redis when the broker is Redis.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
+
+# Uploads (goal-table files, evidence) are refused above this size.
+UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 # Results are never fetched (tasks record their progress in the database).
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None

@@ -1,6 +1,6 @@
 """Test run: fast hashing, on-disk SQLite test database (so a real worker process can share it)."""
 from .base import *  # noqa: F401,F403
-from .base import CELERY_BROKER_URL, DATABASES, VAR_DIR, filesystem_broker_options
+from .base import CACHES, CELERY_BROKER_URL, DATABASES, VAR_DIR, filesystem_broker_options
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -10,3 +10,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if CELERY_BROKER_URL.startswith("filesystem"):
     # Tests never feed the developer's running worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "test-broker")
+if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+    CACHES["default"]["LOCATION"] = str(VAR_DIR / "test-cache")

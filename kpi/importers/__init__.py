@@ -1,0 +1,1 @@
+"""Reading published goal tables (disclosure text, the Excel template) into `parsed` documents."""
