@@ -2,7 +2,8 @@
 
 `QuerySet.bulk_create` compiles and adapts every value of every row through the field machinery; for
 score rows that is most of the cost of a rescore. Here the caller hands rows of values that are already
-what the driver takes, and one `executemany` per batch sends them (psycopg pipelines it, SQLite loops in C).
+what the driver takes: PostgreSQL receives them by COPY (psycopg streams the rows), SQLite by one
+`executemany` per batch (its loop runs in C).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class RowWriter:
         columns = ", ".join(quote(opts.get_field(name).column) for name in fields)
         placeholders = ", ".join(["%s"] * len(fields))
         self.sql = f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES ({placeholders})"
+        self.copy_sql = f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN"
         self._json_field = next((opts.get_field(n) for n in fields if opts.get_field(n).get_internal_type() == "JSONField"), None)
         self._json_cache: dict[tuple, object] = {}
 
@@ -35,18 +37,29 @@ class RowWriter:
         """A JSON list value as the driver wants it; cached, since rows repeat the same few flag lists."""
         cached = self._json_cache.get(items)
         if cached is None:
-            if self._json_field is not None:
-                cached = self._json_field.get_db_prep_save(list(items), connection)
-            else:
+            if connection.vendor == "postgresql" or self._json_field is None:
+                # COPY reads text: the server parses it into jsonb, no client-side dumping per row.
                 cached = json.dumps(list(items), ensure_ascii=False)
+            else:
+                cached = self._json_field.get_db_prep_save(list(items), connection)
             self._json_cache[items] = cached
         return cached
 
     def insert(self, rows: Iterable[tuple], *, batch_size: int = BATCH_SIZE) -> int:
+        if connection.vendor == "postgresql":
+            return self._copy(rows)
         count = 0
         iterator = iter(rows)
         with connection.cursor() as cursor:
             while batch := list(islice(iterator, batch_size)):
                 cursor.executemany(self.sql, batch)
                 count += len(batch)
+        return count
+
+    def _copy(self, rows: Iterable[tuple]) -> int:
+        count = 0
+        with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
         return count

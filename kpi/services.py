@@ -28,7 +28,7 @@ from .models import (
 )
 from .targets import Kind, Target, parse_target
 
-RESCORE_BATCH_SIZE = 50
+RESCORE_BATCH_SIZE = 200
 EXECUTION_WEIGHT = Decimal("10")
 
 
@@ -357,7 +357,8 @@ def _compute_scores(tables: list[GoalTable]) -> tuple[list[tuple], list[tuple]]:
 
     indicators_by_table: dict[int, list[tuple]] = defaultdict(list)
     for row in Indicator.objects.filter(table_id__in=ids).order_by("order").values_list(
-        "id", "table_id", "target_kind", "target_value", "target_upper", "unit", "target_raw", "target_flags",
+        # target_flags are review hints the engine does not read: not decoded here, for speed
+        "id", "table_id", "target_kind", "target_value", "target_upper", "unit", "target_raw",
         "weight", "rule", "not_applicable",
     ):
         indicators_by_table[row[1]].append(row)
@@ -385,13 +386,13 @@ def _compute_scores(tables: list[GoalTable]) -> tuple[list[tuple], list[tuple]]:
         rows = indicators_by_table.get(table.pk, [])
         dates = {a[2] for row in rows for a in provisional_actuals.get(row[0], ())}
         dates.update(as_of for as_of, _ in executions.get(table.pk, ()))
-        targets = {row[0]: Target(Kind(row[2]), row[3], row[4], row[5], row[6], tuple(row[7] or ())) for row in rows}
+        targets = {row[0]: Target(Kind(row[2]), row[3], row[4], row[5], row[6]) for row in rows}
         budget = budgets.get(table.pk)
         for as_of in sorted(dates):
             official_items, provisional_items = [], []
             differs = False
             for row in rows:
-                indicator_id, weight, not_applicable = row[0], row[8], row[10]
+                indicator_id, weight, not_applicable = row[0], row[7], row[9]
                 if not_applicable:
                     official_items.append(scoring.TableItem(weight, None, True))
                     provisional_items.append(scoring.TableItem(weight, None, True))
@@ -436,10 +437,10 @@ def _score_actual(indicator_row, actual_row, target, policy) -> scoring.Indicato
     _, _, _, value, met, grade, points, _ = actual_row
     try:
         return scoring.score_indicator(
-            rule=indicator_row[9],
+            rule=indicator_row[8],
             target=target,
             actual=value if value is not None else met,
-            weight=indicator_row[8],
+            weight=indicator_row[7],
             policy=policy,
             grade=grade or None,
             points=points,
