@@ -97,6 +97,7 @@ _UNIT_LABELS = {
     "other": ("其他资金",),
     "total": ("合计", "年度预算合计", "预算合计"),
 }
+_ALL_LABELS = frozenset(a for labels in (_PROJECT_LABELS, _UNIT_LABELS) for v in labels.values() for a in v)
 _MONEY_FIELDS = ("total", "fiscal", "other", "fiscal_superior", "fiscal_local")
 _UNIT_HINT_RE = re.compile(r"\((?:万元|元|分|%|盖章)\)")
 _YEAR_RE = re.compile(r"[(（]\s*(\d{4})\s*年度?\s*[)）]")
@@ -469,67 +470,66 @@ class _Sheet:
         self.sheet_warnings: list[str] = []
 
     # -- cells ------------------------------------------------------------------------------------
-    def raw(self, row: int, col: int):
-        cell = self.cells.get((row, col))
-        return None if cell is None else cell.value
-
     def _merge_of(self, row: int, col: int):
         for box in self.merged:
             if box[0] <= row <= box[2] and box[1] <= col <= box[3]:
                 return box
         return None
 
-    def value_cell(self, row: int, col: int):
-        """The cell holding what is shown at (row, col): a merged range's top-left cell."""
-        box = self._merge_of(row, col)
-        if box is not None:
-            row, col = box[0], box[1]
-        return self.cells.get((row, col))
-
-    def text_at(self, row: int, col: int) -> str:
-        return _text(self.value_cell(row, col))
-
     # -- labels -----------------------------------------------------------------------------------
-    def find_label(self, aliases: tuple[str, ...], above: int) -> _Label | None:
-        """The first cell (row by row) holding one of these labels above row `above`.
-
-        A cell that is exactly the label wins over one like “预算单位：XX局” (label and value in one cell),
-        so that free text such as a goal starting with “合计：” is never taken for a label.
+    def scan_labels(self) -> None:
+        """Find the label cells, row by row. A cell in the value place of a label found before it (the
+        cell right of “项目负责人”, say) is a value, never a label, whatever it says: a project led by
+        someone called “合计” stays readable. A cell that is exactly a label wins over one like
+        “预算单位：XX局” (label and value in one cell) when both are present.
         """
-        wanted = set(aliases)
-        exact: list[_Label] = []
-        inline: list[_Label] = []
-        for (row, col), cell in self.cells.items():
-            if row >= above or not isinstance(cell.value, str):
+        self.labels: list[tuple[str, _Label]] = []  # (normalized alias, label), row by row
+        self.taken: set[tuple[int, int]] = set()
+        for (row, col), cell in sorted(self.cells.items()):
+            if (row, col) in self.taken or not isinstance(cell.value, str):
                 continue
-            label = self._as_label(cell.value, wanted, row, col)
-            if label is not None:
-                (inline if label.inline is not None else exact).append(label)
-        for found in (exact, inline):
-            if found:
-                return min(found, key=lambda label: (label.row, label.col))
-        return None
+            found = self._as_label(cell.value, row, col)
+            if found is None:
+                continue
+            alias, label = found
+            self.labels.append((alias, label))
+            if label.inline is None:
+                self.taken.add(self.label_value(label)[1])
+
+    def find_label(self, aliases: tuple[str, ...], above: int) -> _Label | None:
+        """The first label (row by row, exact ones first) with one of these aliases above row `above`."""
+        wanted = set(aliases)
+        found = [label for alias, label in self.labels if alias in wanted and label.row < above]
+        exact = [label for label in found if label.inline is None]
+        return (exact or found or [None])[0]
 
     @staticmethod
-    def _as_label(text: str, wanted: set[str], row: int, col: int) -> _Label | None:
-        if _norm(text) in wanted:
-            return _Label(row, col, None)
+    def _as_label(text: str, row: int, col: int) -> tuple[str, _Label] | None:
+        key = _norm(text)
+        if key in _ALL_LABELS:
+            return key, _Label(row, col, None)
         match = re.match(r"\s*([^:：]{1,20})[:：](.*)$", text, re.S)
-        if match and _norm(match.group(1)) in wanted and match.group(2).strip():
-            return _Label(row, col, match.group(2).strip())
+        if match and match.group(2).strip():
+            key = _norm(match.group(1))
+            if key in _ALL_LABELS:
+                return key, _Label(row, col, match.group(2).strip())
         return None
 
-    def label_value(self, label: _Label) -> tuple[object, int, int] | None:
-        """(the cell right of the label, its row, its column), skipping the label's own merged range."""
+    def label_value(self, label: _Label):
+        """(the cell right of the label, its position): right of the label's own merged range, and when
+        that place is itself merged, the merged range's top-left cell."""
         box = self._merge_of(label.row, label.col)
-        col = (box[3] if box else label.col) + 1
-        return self.value_cell(label.row, col), label.row, col
+        row, col = label.row, (box[3] if box else label.col) + 1
+        target = self._merge_of(row, col)
+        if target is not None:
+            row, col = target[0], target[1]
+        return self.cells.get((row, col)), (row, col)
 
     # -- the sheet --------------------------------------------------------------------------------
     def find_header(self) -> tuple[int, dict[str, int]] | None:
         names = [
             (row, col) for (row, col), cell in self.cells.items()
-            if isinstance(cell.value, str) and _norm(cell.value) == "三级指标"
+            if isinstance(cell.value, str) and (row, col) not in self.taken and _norm(cell.value) == "三级指标"
         ]
         if not names:
             return None
@@ -545,7 +545,10 @@ class _Sheet:
         return row, columns
 
     def find_year(self, above: int) -> int | None:
-        top = sorted((key, cell) for key, cell in self.cells.items() if key[0] < above and isinstance(cell.value, str))
+        top = sorted(
+            (key, cell) for key, cell in self.cells.items()
+            if key[0] < above and key not in self.taken and isinstance(cell.value, str)
+        )
         for _, cell in top:
             match = _YEAR_RE.search(cell.value)
             if match:
@@ -558,6 +561,7 @@ class _Sheet:
         return None
 
     def read(self) -> ParsedTable | None:
+        self.scan_labels()
         header = self.find_header()
         if header is None:
             return None
@@ -566,7 +570,8 @@ class _Sheet:
         if project_label is not None:
             scope, labels = PROJECT, _PROJECT_LABELS
         elif self.find_label(("部门名称",), header_row) is not None or any(
-            isinstance(c.value, str) and UNIT_TITLE in c.value for (r, _), c in self.cells.items() if r < header_row
+            isinstance(c.value, str) and UNIT_TITLE in c.value
+            for key, c in self.cells.items() if key[0] < header_row and key not in self.taken
         ):
             scope, labels = UNIT, _UNIT_LABELS
         else:
@@ -583,7 +588,7 @@ class _Sheet:
             if label.inline is not None:
                 values[field_name] = label.inline
                 continue
-            cell, _, _ = self.label_value(label)
+            cell, _ = self.label_value(label)
             if cell is not None:
                 values[field_name] = cell
 

@@ -1,4 +1,5 @@
 """The Excel template: write, read back, survive a person's edits, refuse what is not a goal table."""
+import datetime
 import zipfile
 from decimal import Decimal
 from io import BytesIO
@@ -311,7 +312,7 @@ def test_a_workbook_laid_out_differently_reads_by_labels():
             ws.cell(r, 3 + offset, value)
     ws.merge_cells("C10:C12")
     ws["F11"].number_format = "0%"
-    ws["F12"] = __import__("datetime").datetime(2023, 12, 31)
+    ws["F12"] = datetime.datetime(2023, 12, 31)
     workbook.create_sheet("附表").append(["随便写点什么"])
 
     document = read_workbook(_save(workbook))
