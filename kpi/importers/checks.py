@@ -90,7 +90,7 @@ def _fill_default_weights(table: ParsedTable) -> None:
     missing = [group for group, _ in DEFAULT_SPLIT if group not in {split_group(i.level1) for i in table.indicators}]
     note = f"（没有{'、'.join(missing)}指标，相应分值未分配）" if missing else ""
     table.warnings.append(
-        f"{table.label}：原表未列指标分值权重，已按默认规则分配（产出 50、效益 30、满意度 10，各级内平均）{note}。"
+        f"{where(table, table.line)}：原表未列指标分值权重，已按默认规则分配（产出 50、效益 30、满意度 10，各级内平均）{note}。"
     )
 
 
@@ -139,7 +139,7 @@ def _counts_people(indicator: ParsedIndicator, target: Target) -> bool:
 
 def _weight_warnings(table: ParsedTable) -> list[str]:
     if not table.indicators:
-        return [f"{table.label}：没有读到任何指标行。"]
+        return [f"{where(table, table.line)}：没有读到任何指标行。"]
     if table.weights_defaulted:
         return []
     missing = [i for i in table.indicators if i.weight is None]
@@ -148,5 +148,5 @@ def _weight_warnings(table: ParsedTable) -> list[str]:
         indicator.weight = Decimal(0)
     total = sum((i.weight for i in table.indicators), Decimal(0))
     if total != INDICATOR_WEIGHT_TOTAL:
-        warnings.append(f"{table.label}：指标分值权重合计为 {total}，应为 90（预算执行率另占 10 分）。")
+        warnings.append(f"{where(table, table.line)}：指标分值权重合计为 {total}，应为 90（预算执行率另占 10 分）。")
     return warnings

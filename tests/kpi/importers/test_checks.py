@@ -12,7 +12,7 @@ D = Decimal
 def table(*rows, scope="project"):
     """rows: (level1, name, target, weight, rule)."""
     return ParsedTable(
-        scope=scope, project="测试项目" if scope == "project" else None,
+        scope=scope, project="测试项目" if scope == "project" else None, line=7,
         indicators=[
             ParsedIndicator(level1=r[0], level2="数量指标", name=r[1], target=r[2], weight=r[3], rule=r[4], line=10 + n)
             for n, r in enumerate(rows)
@@ -37,7 +37,7 @@ def test_a_clean_table_has_no_warnings():
 def test_weights_not_summing_to_90_are_flagged_not_rejected():
     t = finalized(table(("产出指标", "培训人次", ">=100人次", D(50), "按照完成比例赋分"),
                         ("满意度指标", "满意度", ">=90%", D(10), "满意度赋分")))
-    assert t.warnings == ["项目“测试项目”：指标分值权重合计为 60，应为 90（预算执行率另占 10 分）。"]
+    assert t.warnings == ["项目“测试项目”第 7 行：指标分值权重合计为 60，应为 90（预算执行率另占 10 分）。"]
     assert len(t.indicators) == 2
 
 
@@ -111,4 +111,4 @@ def test_default_weights_share_each_group_exactly(n):
 
 
 def test_an_empty_table_is_warned():
-    assert finalized(table()).warnings == ["项目“测试项目”：没有读到任何指标行。"]
+    assert finalized(table()).warnings == ["项目“测试项目”第 7 行：没有读到任何指标行。"]

@@ -354,3 +354,45 @@ def test_template_and_table_export_download(client, demo_unit):
     stranger = UserFactory()
     client.force_login(stranger)
     assert client.get(reverse("table-export", args=[table.pk])).status_code == 404
+
+
+def test_an_edited_excel_export_updates_the_table(tmp_path):
+    """Export a table, swap two weights and change a target in Excel, import the file: the same update rules apply."""
+    import openpyxl
+
+    run(DEMO)
+    table = GoalTable.objects.get(project__name="社会保障卡服务网点建设项目")
+    workbook = openpyxl.load_workbook(__import__("io").BytesIO(
+        write_workbook(service.document_from_tables(tables=[table]))))
+    sheet = workbook.worksheets[0]
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.value == "新建即时制卡网点数":
+                sheet.cell(row=cell.row, column=4, value=">=14个")
+                sheet.cell(row=cell.row, column=7, value=15)
+            if cell.value == "发放社会保障卡数量":
+                sheet.cell(row=cell.row, column=7, value=20)
+    path = tmp_path / "edited.xlsx"
+    workbook.save(path)
+    output = run(path)
+    indicator = Indicator.objects.get(table=table, name="新建即时制卡网点数")
+    assert (indicator.target_raw, indicator.target_value, indicator.weight) == (">=14个", Decimal("14"), Decimal("15"))
+    assert Indicator.objects.get(table=table, name="发放社会保障卡数量").weight == Decimal("20")
+    assert sum(table.indicators.values_list("weight", flat=True)) == 90
+    assert "更新 2 个" in output
+
+
+def test_the_upload_page_takes_the_excel_template(client, demo_unit):
+    admin = UserFactory()
+    membership_grant(user=admin, unit=demo_unit, role="admin")
+    run(DEMO)
+    table = GoalTable.objects.get(project__name="城乡居民养老保险待遇发放服务项目")
+    client.force_login(admin)
+    data = write_workbook(service.document_from_tables(tables=[table]))
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client.post(reverse("import-upload"), {"file": SimpleUploadedFile("目标表.xlsx", data)})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    preview = client.get(reverse("import-detail", args=[job.pk])).content.decode()
+    assert "城乡居民养老保险待遇发放服务项目" in preview and "无变化" in preview
