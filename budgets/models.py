@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
@@ -45,6 +46,8 @@ class UnitMembership(models.Model):
     unit = models.ForeignKey(Unit, verbose_name="预算单位", on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField("角色", max_length=10, choices=Role.choices)
 
+    history = HistoricalRecords(verbose_name="单位角色变更")
+
     class Meta:
         verbose_name = verbose_name_plural = "单位角色"
         constraints = [models.UniqueConstraint(fields=["user", "unit", "role"], name="membership_unique")]
@@ -63,6 +66,7 @@ class UnitBudget(models.Model):
     other = models.DecimalField("其他资金", **MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     adjusted = models.DecimalField("全年预算数（调整后）", **MONEY, null=True, blank=True, validators=NON_NEGATIVE)
     adjustment_reason = models.TextField("调整原因", blank=True)
+    history = HistoricalRecords(verbose_name="部门年度预算变更")
 
     class Meta:
         verbose_name = verbose_name_plural = "部门年度预算"
@@ -106,6 +110,7 @@ class Project(models.Model):
     fiscal = models.DecimalField("其中：财政拨款", **MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     carryover = models.DecimalField("上年结转", **MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     other = models.DecimalField("其他资金", **MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
+    history = HistoricalRecords(verbose_name="项目变更")
 
     class Meta:
         verbose_name = verbose_name_plural = "项目"
@@ -148,6 +153,10 @@ class BudgetExecution(models.Model):
         settings.AUTH_USER_MODEL, verbose_name="填报人", null=True, blank=True, on_delete=models.SET_NULL
     )
     recorded_at = models.DateTimeField("填报时间", auto_now_add=True)
+    replaces = models.ForeignKey(
+        "self", verbose_name="更正的记录", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    history = HistoricalRecords(verbose_name="预算执行变更")
 
     class Meta:
         verbose_name = verbose_name_plural = "预算执行"
@@ -159,3 +168,28 @@ class BudgetExecution(models.Model):
 
     def __str__(self):
         return f"{self.project or self.unit} {self.as_of}: {self.executed}"
+
+
+class UnitYear(models.Model):
+    """A unit's fiscal year: closed at year end (goal tables, actuals and execution become read-only).
+
+    Reopening needs a reason; every close and reopen is kept in the history with who, when and why.
+    """
+
+    unit = models.ForeignKey(Unit, verbose_name="预算单位", on_delete=models.CASCADE, related_name="years")
+    year = models.PositiveSmallIntegerField("年度")
+    closed = models.BooleanField("已关账", default=False)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField("操作时间", auto_now=True)
+    reason = models.TextField("原因", blank=True, help_text="重新开放时必须填写")
+    history = HistoricalRecords(verbose_name="年度关账记录")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "单位年度"
+        constraints = [models.UniqueConstraint(fields=["unit", "year"], name="unit_year_unique")]
+
+    def __str__(self):
+        return f"{self.unit} {self.year}（{'已关账' if self.closed else '开放'}）"

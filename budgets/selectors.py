@@ -50,3 +50,26 @@ def units_administered_by(*, user) -> QuerySet[Unit]:
     if user.is_superuser:
         return Unit.objects.all()
     return Unit.objects.filter(memberships__user=user, memberships__role=Role.ADMIN).distinct()
+
+
+def units_reviewed_by(*, user) -> QuerySet[Unit]:
+    """Units whose actuals the user may return (and, as administrator, approve): own admin units and,
+    for a 主管部门/财政 reviewer, every unit under theirs."""
+    return units_for_user(user=user)
+
+
+def projects_editable_by(*, user) -> QuerySet[Project]:
+    """Projects whose actuals the user may record: a lead's own projects, every project of an administrator's units."""
+    projects = Project.objects.select_related("unit", "lead")
+    if not user.is_authenticated:
+        return projects.none()
+    if user.is_superuser:
+        return projects
+    return projects.filter(Q(lead=user) | Q(unit__in=units_administered_by(user=user)))
+
+
+def unit_year_is_closed(*, unit_id: int, year: int) -> bool:
+    """Whether the unit has closed the year (关账): everything of that year is read-only."""
+    from .models import UnitYear
+
+    return UnitYear.objects.filter(unit_id=unit_id, year=year, closed=True).exists()

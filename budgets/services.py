@@ -87,6 +87,7 @@ def execution_record(
     year = project.year if project else year
     if as_of.year != year:
         raise ValidationError({"as_of": f"截至日期 {as_of:%Y-%m-%d} 不在 {year} 年度内。"})
+    ensure_year_open(unit_id=unit.pk, year=year)
     execution = BudgetExecution(unit=unit, project=project, year=year, as_of=as_of, executed=executed, recorded_by=user)
     execution.full_clean()
     execution.save()
@@ -95,3 +96,11 @@ def execution_record(
     )
     goal_tables_rescore_soon(table_ids=tables.values_list("pk", flat=True))
     return execution
+
+
+def ensure_year_open(*, unit_id: int, year: int) -> None:
+    """Refuse any change to a unit's closed year (关账), in Chinese."""
+    from .selectors import unit_year_is_closed
+
+    if unit_year_is_closed(unit_id=unit_id, year=year):
+        raise ValidationError(f"{year} 年度已关账，数据只读；如需修改，请单位管理员先重新开放该年度并说明原因。")

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from budgets.models import Project, Unit
 
@@ -101,6 +102,7 @@ class GoalTable(models.Model):
     # Anything that can change a score bumps changed_at; rescoring sets scored_at.
     changed_at = models.DateTimeField("最近变更", auto_now_add=True)
     scored_at = models.DateTimeField("最近评分", null=True, blank=True)
+    history = HistoricalRecords(verbose_name="绩效目标表变更", excluded_fields=["changed_at", "scored_at"])
 
     class Meta:
         verbose_name = verbose_name_plural = "绩效目标表"
@@ -170,6 +172,7 @@ class Indicator(models.Model):
     )
     not_applicable = models.BooleanField("不适用", default=False)
     not_applicable_reason = models.TextField("不适用原因", blank=True)
+    history = HistoricalRecords(verbose_name="绩效指标变更")
 
     class Meta:
         verbose_name = verbose_name_plural = "绩效指标"
@@ -238,6 +241,7 @@ class Report(models.Model):
     )
     reviewed_at = models.DateTimeField("审核时间", null=True, blank=True)
     review_note = models.TextField("审核意见（退回原因）", blank=True)
+    history = HistoricalRecords(verbose_name="填报审核记录")
 
     class Meta:
         verbose_name = verbose_name_plural = "填报"
@@ -294,6 +298,7 @@ class Actual(models.Model):
         settings.AUTH_USER_MODEL, verbose_name="填报人", null=True, blank=True, on_delete=models.SET_NULL
     )
     recorded_at = models.DateTimeField("填报时间", auto_now_add=True)
+    history = HistoricalRecords(verbose_name="实际完成值变更")
 
     class Meta:
         verbose_name = verbose_name_plural = "实际完成值"
@@ -478,3 +483,54 @@ class ImportJob(models.Model):
     @property
     def progress_key(self) -> str:
         return f"import-job:{self.pk}:progress"
+
+
+
+def evidence_path(instance, filename: str) -> str:
+    """A non-guessable stored name: the original name is kept in the row, never in the path."""
+    import uuid
+
+    return f"evidence/{instance.indicator.table_id}/{uuid.uuid4().hex}"
+
+
+class Evidence(models.Model):
+    """佐证资料 — a file proving an indicator's actual (PDF, image, Word/Excel/WPS document)."""
+
+    indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.CASCADE, related_name="evidence_files")
+    report = models.ForeignKey(
+        Report, verbose_name="填报", null=True, blank=True, on_delete=models.SET_NULL, related_name="evidence_files"
+    )
+    file = models.FileField("文件", upload_to=evidence_path, max_length=255)
+    original_name = models.CharField("原文件名", max_length=255)
+    content_type = models.CharField("文件类型", max_length=100)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "佐证资料"
+        ordering = ["indicator", "uploaded_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class ReminderSent(models.Model):
+    """One reminder e-mail per person, kind and monitoring period: re-running the task sends nothing twice."""
+
+    class Kind(models.TextChoices):
+        LEAD = "lead", "项目负责人填报提醒"
+        DIGEST = "digest", "单位管理员逾期汇总"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    period = models.DateField("监控期末")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "已发送提醒"
+        constraints = [models.UniqueConstraint(fields=["user", "kind", "period"], name="reminder_once_per_period")]

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from budgets.models import BudgetExecution, Project, Unit, UnitBudget
+from budgets.services import ensure_year_open
 
 from . import scoring
 from .bulk import RowWriter
@@ -133,6 +134,7 @@ def report_open(*, table: GoalTable, as_of: dt.date, user: AbstractBaseUser | No
         raise ValidationError({"as_of": f"截至日期 {as_of:%Y-%m-%d} 不在 {table.year} 年度内。"})
     if table.status == GoalTable.Status.CLOSED:
         raise ValidationError("该绩效目标表已关闭，不能再填报。")
+    ensure_year_open(unit_id=table.unit_id, year=table.year)
     report = Report.objects.filter(table=table, as_of=as_of, status__in=Report.OPEN).first()
     if report is not None:
         if report.status == Report.Status.SUBMITTED:

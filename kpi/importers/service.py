@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 
 from budgets.models import Project, Unit, UnitBudget
+from budgets.selectors import unit_year_is_closed
 from kpi.models import Actual, GoalTable, ImportJob, Indicator, IndicatorChange
 from kpi.services import default_accumulation, goal_tables_rescore_soon
 from kpi.targets import parse_target
@@ -213,6 +214,10 @@ def _table_import(unit: Unit, year: int, parsed: ParsedTable, source: str, user)
         project = None
         table = GoalTable.objects.filter(unit=unit, year=year, scope=GoalTable.Scope.UNIT).first()
     outcome = TableOutcome(label=parsed.label, action="更新" if table else "新建")
+    if unit_year_is_closed(unit_id=unit.pk, year=year):
+        outcome.action = "跳过"
+        outcome.notes.append(f"{year} 年度已关账，导入不作修改")
+        return outcome
     if table is not None and table.status != GoalTable.Status.DRAFT:
         outcome.action = "跳过"
         outcome.table_id = table.pk
