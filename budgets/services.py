@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import BudgetExecution, Project, Role, Unit, UnitMembership
+from .models import BudgetExecution, Project, Role, Unit, UnitMembership, UnitYear
 
 
 def unit_create(*, code: str, name: str, parent: Unit | None = None, contact: str = "", phone: str = "") -> Unit:
@@ -19,13 +19,24 @@ def unit_create(*, code: str, name: str, parent: Unit | None = None, contact: st
 
 
 @transaction.atomic
-def membership_grant(*, user: AbstractBaseUser, unit: Unit, role: str) -> UnitMembership:
-    """Give a user a role in a unit (and the Django group of that role). Granting twice is harmless."""
+def membership_grant(
+    *, user: AbstractBaseUser, unit: Unit, role: str, granted_by: AbstractBaseUser | None = None
+) -> UnitMembership:
+    """Give a user a role in a unit (and the Django group of that role). Granting twice is harmless.
+
+    `granted_by` is who gave the role, kept in the membership's history.
+    """
     from django.contrib.auth.models import Group
 
     if role not in Role.values:
         raise ValidationError({"role": f"未知角色：{role}"})
-    membership, _ = UnitMembership.objects.get_or_create(user=user, unit=unit, role=role)
+    membership = UnitMembership.objects.filter(user=user, unit=unit, role=role).first()
+    if membership is None:
+        membership = UnitMembership(user=user, unit=unit, role=role)
+        membership.full_clean()
+        if granted_by is not None:
+            membership._history_user = granted_by
+        membership.save()
     group, _ = Group.objects.get_or_create(name=Role(role).label)
     user.groups.add(group)
     return membership
@@ -88,8 +99,12 @@ def execution_record(
     if as_of.year != year:
         raise ValidationError({"as_of": f"截至日期 {as_of:%Y-%m-%d} 不在 {year} 年度内。"})
     ensure_year_open(unit_id=unit.pk, year=year)
-    execution = BudgetExecution(unit=unit, project=project, year=year, as_of=as_of, executed=executed, recorded_by=user)
+    # A second figure for the same date is a correction of the first, never an overwrite.
+    previous = BudgetExecution.objects.filter(unit=unit, project=project, year=year, as_of=as_of).order_by("-id").first()
+    execution = BudgetExecution(unit=unit, project=project, year=year, as_of=as_of, executed=executed, recorded_by=user,
+                                replaces=previous)
     execution.full_clean()
+    execution._history_user = user
     execution.save()
     tables = GoalTable.objects.filter(project=project) if project else GoalTable.objects.filter(
         unit=unit, year=year, scope=GoalTable.Scope.UNIT
@@ -104,3 +119,132 @@ def ensure_year_open(*, unit_id: int, year: int) -> None:
 
     if unit_year_is_closed(unit_id=unit_id, year=year):
         raise ValidationError(f"{year} 年度已关账，数据只读；如需修改，请单位管理员先重新开放该年度并说明原因。")
+
+
+@transaction.atomic
+def project_budget_adjust(
+    *, project: Project, budget_adjusted: Decimal | None, reason: str, user: AbstractBaseUser | None = None
+) -> Project:
+    """Set the 全年预算数 (adjusted budget) with its reason; None goes back to the 年初预算数."""
+    reason = (reason or "").strip()
+    if budget_adjusted is not None and budget_adjusted != project.full_year_budget and not reason:
+        raise ValidationError({"adjustment_reason": "调整全年预算数时必须填写调整原因。"})
+    ensure_year_open(unit_id=project.unit_id, year=project.year)
+    project.budget_adjusted = budget_adjusted
+    project.adjustment_reason = reason
+    project.full_clean()
+    project._history_user = user
+    project.save(update_fields=["budget_adjusted", "adjustment_reason"])
+    from kpi.models import GoalTable
+    from kpi.services import goal_tables_rescore_soon
+
+    goal_tables_rescore_soon(table_ids=GoalTable.objects.filter(project=project).values_list("pk", flat=True))
+    return project
+
+
+# --- year closing (关账), project leads -------------------------------------------------------------
+
+YEAR_CLOSE_REASON = "年度关账"  # the change reason of the goal-table history records a year close writes
+CHANGE_REASON_MAX = 100  # simple-history's history_change_reason is a CharField(100)
+
+
+@transaction.atomic
+def unit_year_close(*, unit: Unit, year: int, user: AbstractBaseUser | None) -> UnitYear:
+    """关账: make a unit's year read-only and close its goal tables.
+
+    Each table closed here gets a history record with the reason YEAR_CLOSE_REASON; reopening the year
+    reads the record before it to give each table back the status it had. Tables that were already
+    closed are left alone (and so stay closed on reopening).
+    """
+    from kpi.models import GoalTable
+
+    unit_year = UnitYear.objects.select_for_update().filter(unit=unit, year=year).first()
+    if unit_year is not None and unit_year.closed:
+        raise ValidationError(f"{unit.name} {year} 年度已经关账，不能重复关账。")
+    unit_year = unit_year or UnitYear(unit=unit, year=year)
+    for table in GoalTable.objects.select_for_update().filter(unit=unit, year=year).exclude(
+        status=GoalTable.Status.CLOSED
+    ):
+        table.status = GoalTable.Status.CLOSED
+        table.full_clean()
+        table._history_user = user
+        table._change_reason = YEAR_CLOSE_REASON
+        table.save(update_fields=["status"])
+    unit_year.closed = True
+    unit_year.changed_by = user
+    unit_year.reason = ""
+    unit_year.full_clean()
+    unit_year._history_user = user
+    unit_year._change_reason = "关账"
+    unit_year.save()
+    return unit_year
+
+
+@transaction.atomic
+def unit_year_reopen(*, unit: Unit, year: int, user: AbstractBaseUser | None, reason: str) -> UnitYear:
+    """Reopen a closed year with a written reason; the goal tables the close closed get their status back."""
+    from kpi.models import GoalTable
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "重新开放年度时必须填写原因。"})
+    unit_year = UnitYear.objects.select_for_update().filter(unit=unit, year=year).first()
+    if unit_year is None or not unit_year.closed:
+        raise ValidationError(f"{unit.name} {year} 年度尚未关账，无需重新开放。")
+    tables = {
+        t.pk: t
+        for t in GoalTable.objects.select_for_update().filter(unit=unit, year=year, status=GoalTable.Status.CLOSED)
+    }
+    for table_id, status in _statuses_before_year_close(table_ids=list(tables)).items():
+        table = tables[table_id]
+        table.status = status
+        table.full_clean()
+        table._history_user = user
+        table._change_reason = reason[:CHANGE_REASON_MAX]
+        table.save(update_fields=["status"])
+    unit_year.closed = False
+    unit_year.changed_by = user
+    unit_year.reason = reason
+    unit_year.full_clean()
+    unit_year._history_user = user
+    unit_year._change_reason = reason[:CHANGE_REASON_MAX]  # the full reason is in unit_year.reason
+    unit_year.save()
+    return unit_year
+
+
+def _statuses_before_year_close(*, table_ids: list[int]) -> dict[int, str]:
+    """Per closed table whose latest history record is a year close, the status of the record before it."""
+    from kpi.models import GoalTable
+
+    records: dict[int, list] = {}
+    for record in GoalTable.history.filter(id__in=table_ids).order_by("id", "-history_date", "-history_id").only(
+        "id", "status", "history_change_reason", "history_date"
+    ):
+        records.setdefault(record.id, []).append(record)
+    restored = {}
+    for table_id, (latest, *older) in records.items():
+        if latest.history_change_reason == YEAR_CLOSE_REASON and older:
+            restored[table_id] = older[0].status
+    return restored
+
+
+@transaction.atomic
+def project_assign_lead(
+    *, project: Project, lead: AbstractBaseUser | None, user: AbstractBaseUser | None
+) -> Project:
+    """指定项目负责人: the lead must hold the 项目负责人 role in the project's unit; None unassigns.
+
+    The published name (lead_name, from the disclosure) is left as it is: it is what was published.
+    """
+    if lead is not None and not UnitMembership.objects.filter(
+        user=lead, unit_id=project.unit_id, role=Role.LEAD
+    ).exists():
+        name = lead.get_full_name() or lead.get_username()
+        raise ValidationError({"lead": f"“{name}”不是{project.unit.name}的项目负责人，请先为其授予项目负责人角色。"})
+    if project.lead_id == (lead.pk if lead else None):
+        return project
+    project.lead = lead
+    project.full_clean()
+    project._history_user = user
+    project.save(update_fields=["lead"])
+    return project

@@ -62,9 +62,11 @@ def progress_light(progress: Decimal | None, *, with_blue: bool = True) -> Light
 
 def budget_light(*, rate: Decimal | None, month: int) -> Light:
     """Budget execution at month m: rate / (m / 12); there is no blue for spending ahead of time."""
+    m = _check_month(month)
     if rate is None:
         return Light.NONE
-    return progress_light(rate / (_check_month(month) / _TWELVE), with_blue=False)
+    # rate × 12 / m, not rate / (m / 12): m / 12 is rounded (2/12 = 0.1666…7), which put exactly 60% in red.
+    return progress_light(rate * _TWELVE / m, with_blue=False)
 
 
 def indicator_light(
@@ -95,7 +97,8 @@ def indicator_light(
             return Light.NONE
         return Light.GREEN if actual <= target_value else Light.RED
     if cumulative and kind == Kind.POSITIVE and target_value:
-        return progress_light(max(actual, Decimal(0)) / (target_value * m / _TWELVE))
+        # a × 12 / (t × m): exact at the band edges (t × m / 12 is rounded for most months).
+        return progress_light(max(actual, Decimal(0)) * _TWELVE / (target_value * m))
     return progress_light(score_ratio)
 
 
@@ -107,8 +110,9 @@ def worst_light(lights) -> Light:
 
 def forecast(*, actual: Decimal | None, cumulative: bool, month: int) -> Decimal | None:
     """全年预计完成值, linear for cumulative indicators (a × 12 / m); a level is expected to hold."""
+    m = _check_month(month)
     if actual is None:
         return None
     if not cumulative:
         return actual
-    return (actual * _TWELVE / _check_month(month)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return (actual * _TWELVE / m).quantize(Decimal("0.01"), ROUND_HALF_UP)

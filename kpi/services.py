@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable
 
@@ -18,6 +19,7 @@ from . import scoring
 from .bulk import RowWriter
 from .models import (
     Actual,
+    Evidence,
     GoalTable,
     Indicator,
     Report,
@@ -54,6 +56,7 @@ def goal_table_create(
     source: str = "",
 ) -> GoalTable:
     """Create a project's (or, without project, the unit's 部门整体) goal table."""
+    ensure_year_open(unit_id=unit.pk, year=year)
     table = GoalTable(
         scope=GoalTable.Scope.PROJECT if project else GoalTable.Scope.UNIT,
         unit=unit,
@@ -87,6 +90,7 @@ def indicator_create(
     not_applicable_reason: str = "",
 ) -> Indicator:
     """Add an indicator row; the target text is parsed and the rule defaults to the kind's rule."""
+    ensure_year_open(unit_id=table.unit_id, year=table.year)
     target = parse_target(target_raw)
     if order is None:
         order = (table.indicators.order_by("-order").values_list("order", flat=True).first() or 0) + 1
@@ -143,6 +147,7 @@ def report_open(*, table: GoalTable, as_of: dt.date, user: AbstractBaseUser | No
     approved = Report.objects.filter(table=table, as_of=as_of, status=Report.Status.APPROVED).order_by("-id").first()
     report = Report(table=table, as_of=as_of, replaces=approved, created_by=user)
     report.full_clean()
+    report._history_user = user
     report.save()
     return report
 
@@ -206,6 +211,7 @@ def actual_record(
         )
     except scoring.ScoringError as error:
         raise ValidationError(str(error)) from error
+    actual._history_user = user
     actual.save()
     _table_changed(indicator.table_id)
     return actual
@@ -265,6 +271,7 @@ def report_submit(*, report: Report, user: AbstractBaseUser | None = None) -> Re
     if not report.actuals.exists():
         raise ValidationError("填报中没有任何实际完成值，不能提交。")
     report.submitted_by, report.submitted_at = user, timezone.now()
+    report._history_user = user
     report.save(update_fields=["status", "submitted_by", "submitted_at"])
     _table_changed(report.table_id)
     return report
@@ -277,6 +284,7 @@ def report_approve(*, report: Report, user: AbstractBaseUser | None = None) -> R
         report=report, allowed_from=(Report.Status.SUBMITTED,), to=Report.Status.APPROVED, verb="审核通过"
     )
     report.reviewed_by, report.reviewed_at = user, timezone.now()
+    report._history_user = user
     report.save(update_fields=["status", "reviewed_by", "reviewed_at"])
     _table_changed(report.table_id)
     return report
@@ -290,6 +298,7 @@ def report_return(*, report: Report, reason: str, user: AbstractBaseUser | None 
     report = _report_move(report=report, allowed_from=(Report.Status.SUBMITTED,), to=Report.Status.RETURNED,
                           verb="退回")
     report.reviewed_by, report.reviewed_at, report.review_note = user, timezone.now(), reason.strip()
+    report._history_user = user
     report.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
     _table_changed(report.table_id)
     return report
@@ -589,3 +598,153 @@ def indicator_set_not_applicable(*, indicator: Indicator, not_applicable: bool, 
     indicator.save(update_fields=["not_applicable", "not_applicable_reason"])
     _table_changed(indicator.table_id)
     return indicator
+
+
+# --- the report page -------------------------------------------------------------------------------
+
+@dataclass
+class Entry:
+    """What was entered for one indicator, and which actual the person saw when the page was shown."""
+
+    indicator: Indicator
+    base_actual_id: int | None
+    values: dict  # actual_record's keyword arguments (value, met, grade, points, forecast, …)
+
+
+class EntryConflict(Exception):
+    """Someone saved the same indicators since the page was shown: {indicator id: the actual now current}."""
+
+    def __init__(self, conflicts: dict[int, Actual]):
+        super().__init__("conflict")
+        self.conflicts = conflicts
+
+
+_COMPARED = ("value", "met", "grade", "points", "forecast", "likelihood", "deviation_category", "deviation_reason")
+
+
+def _same_entry(actual: Actual, values: dict) -> bool:
+    return all(getattr(actual, name) == values.get(name) for name in _COMPARED)
+
+
+def current_actuals(*, table: GoalTable, as_of: dt.date) -> dict[int, Actual]:
+    """Per indicator, the actual now standing for this date (a returned report's excepted): the one a new
+    entry for that date corrects."""
+    current: dict[int, Actual] = {}
+    for actual in (
+        Actual.objects.filter(indicator__table=table, as_of=as_of).exclude(report__status=Report.Status.RETURNED)
+        .select_related("report", "recorded_by").order_by("id")
+    ):
+        current[actual.indicator_id] = actual
+    return current
+
+
+@transaction.atomic
+def report_entries_save(
+    *, table: GoalTable, as_of: dt.date, entries: list[Entry], user: AbstractBaseUser | None = None
+) -> tuple[Report | None, int]:
+    """Save a report page: every changed indicator becomes a new actual (a correction names what it
+    replaces); unchanged ones are left alone. Returns (the report, how many actuals were recorded).
+
+    Two people saving the same table at once are serialised by a row lock; an entry made on a page shown
+    before someone else's save of the same indicator raises EntryConflict and nothing is saved, so no one
+    silently overwrites anyone. All or nothing: a ValidationError leaves nothing behind.
+    """
+    GoalTable.objects.select_for_update().filter(pk=table.pk).first()
+    current = current_actuals(table=table, as_of=as_of)
+    conflicts = {}
+    changed = []
+    for entry in entries:
+        now = current.get(entry.indicator.pk)
+        if now is not None and _same_entry(now, entry.values):
+            continue
+        if (now.pk if now else None) != entry.base_actual_id:
+            conflicts[entry.indicator.pk] = now
+            continue
+        changed.append((entry, now))
+    if conflicts:
+        raise EntryConflict(conflicts)
+    if not changed:
+        return None, 0
+    report = report_open(table=table, as_of=as_of, user=user)
+    for entry, now in changed:
+        actual_record(indicator=entry.indicator, as_of=as_of, replaces=now, report=report, user=user,
+                      **entry.values)
+    return report, len(changed)
+
+
+# --- evidence files -----------------------------------------------------------------------------------
+
+# Types accepted as 佐证资料, judged by content (filetype reads the magic bytes), never by the file name.
+EVIDENCE_TYPES = {
+    "application/pdf": "PDF",
+    "image/jpeg": "JPEG 图片", "image/png": "PNG 图片", "image/gif": "GIF 图片", "image/bmp": "BMP 图片",
+    "image/tiff": "TIFF 图片", "image/webp": "WebP 图片",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word 文档",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel 表格",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint 演示文稿",
+    "application/msword": "Word 97-2003 文档", "application/vnd.ms-excel": "Excel 97-2003 表格",
+    "application/vnd.ms-powerpoint": "PowerPoint 97-2003 演示文稿",
+    "application/vnd.oasis.opendocument.text": "ODF 文档", "application/vnd.oasis.opendocument.spreadsheet": "ODF 表格",
+}
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word/Excel 97-2003 and WPS (.wps/.et/.dps) compound files
+_WPS_NAMES = (".doc", ".xls", ".ppt", ".wps", ".et", ".dps")
+
+
+def evidence_type(head: bytes, name: str) -> str | None:
+    """The MIME type of an accepted evidence file from its first bytes, or None when it is not accepted."""
+    import filetype
+
+    kind = filetype.guess(head)
+    if kind is not None and kind.mime in EVIDENCE_TYPES:
+        return kind.mime
+    # WPS Office's own formats are compound files filetype does not name; the bytes must still be one.
+    if head.startswith(_OLE2) and name.lower().endswith(_WPS_NAMES):
+        return "application/x-ole-storage"
+    return None
+
+
+@transaction.atomic
+def evidence_add(*, indicator: Indicator, upload, user: AbstractBaseUser | None = None, max_bytes: int) -> Evidence:
+    """Store an evidence file under a random name after checking its size and its type by content."""
+    import hashlib
+
+    name = (upload.name or "文件")[-255:]
+    if upload.size > max_bytes:
+        raise ValidationError({"file": f"文件过大（{upload.size / 1024 / 1024:.1f} MB），上限为 {max_bytes // 1024 // 1024} MB。"})
+    if upload.size == 0:
+        raise ValidationError({"file": "文件是空的。"})
+    table = indicator.table
+    ensure_year_open(unit_id=table.unit_id, year=table.year)
+    upload.seek(0)
+    head = upload.read(8192)
+    content_type = evidence_type(head, name)
+    if content_type is None:
+        raise ValidationError({"file": "不支持的文件类型：佐证资料只接受 PDF、图片（JPG/PNG/GIF/BMP/TIFF/WebP）和 Word、Excel、WPS 文档（按文件内容判断，不看扩展名）。"})
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    evidence = Evidence(indicator=indicator, original_name=name, content_type=content_type, size=upload.size,
+                        sha256=digest.hexdigest(), uploaded_by=user)
+    evidence.file.save("upload", upload, save=False)
+    evidence.save()
+    return evidence
+
+
+# --- goal table approval ------------------------------------------------------------------------------
+
+@transaction.atomic
+def goal_table_approve(*, table: GoalTable, user: AbstractBaseUser | None = None) -> GoalTable:
+    """批复: the unit administrator approves a draft goal table; re-imports leave it alone from then on."""
+    table = GoalTable.objects.select_for_update().get(pk=table.pk)
+    if table.status != GoalTable.Status.DRAFT:
+        raise ValidationError(f"该绩效目标表当前为“{table.get_status_display()}”，只有草稿可以批复。")
+    ensure_year_open(unit_id=table.unit_id, year=table.year)
+    if not table.indicators.exists():
+        raise ValidationError("该绩效目标表还没有任何指标，不能批复。")
+    table.status = GoalTable.Status.APPROVED
+    table.full_clean()
+    table._history_user = user
+    table.save(update_fields=["status"])
+    return table

@@ -1,20 +1,30 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
-from budgets.selectors import projects_for_user
+from budgets.selectors import is_unit_admin, projects_editable_by, projects_for_user
 
 from .models import GoalTable
-from .selectors import latest_table_scores, project_with_scorecard
+from .selectors import latest_table_scores, project_with_scorecard, table_statuses
 
 
 @login_required
 def home(request):
     """我的项目 — the projects the user may see, each with its latest total."""
     projects = list(projects_for_user(user=request.user).order_by("-year", "unit__code", "name"))
+    tables = list(GoalTable.objects.filter(project__in=projects).select_related("project"))
     totals = latest_table_scores(tables=GoalTable.objects.filter(project__in=projects))
-    table_of = dict(GoalTable.objects.filter(project__in=projects).values_list("project_id", "pk"))
+    pending = latest_table_scores(tables=GoalTable.objects.filter(project__in=projects), official=False)
+    statuses = table_statuses(tables=tables)
+    table_of = {t.project_id: t for t in tables}
+    editable = set(projects_editable_by(user=request.user).filter(pk__in=[p.pk for p in projects])
+                   .values_list("pk", flat=True))
     for project in projects:
-        project.latest_total = totals.get(table_of.get(project.pk))
+        table = table_of.get(project.pk)
+        project.table = table
+        project.latest_total = totals.get(table.pk) if table else None
+        project.pending_total = pending.get(table.pk) if table else None
+        project.status = statuses.get(table.pk) if table else None
+        project.can_edit = project.pk in editable
     return render(request, "kpi/home.html", {"projects": projects})
 
 
@@ -23,9 +33,11 @@ def project_detail(request, pk: int):
     """A project's goal table with every indicator's latest actual and score."""
     project = get_object_or_404(projects_for_user(user=request.user), pk=pk)
     table, indicators, totals = project_with_scorecard(project=project)
+    can_administer = is_unit_admin(user=request.user, unit_id=project.unit_id)
     return render(
         request,
         "kpi/project_detail.html",
         {"project": project, "table": table, "indicators": indicators, "total": totals["official"],
-         "pending_total": totals["pending"]},
+         "pending_total": totals["pending"], "can_administer": can_administer,
+         "can_approve_table": can_administer and table is not None and table.status == GoalTable.Status.DRAFT},
     )

@@ -136,6 +136,13 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(VAR_DIR / "cache")}}
 
+# E-mail (reminders). The backend and server are set per environment (local: console, production: SMTP).
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Jixiao 绩效系统 <noreply@localhost>")
+# Last month's monitoring figures are due by this day; the leads and administrators are reminded on it.
+JIXIAO_REMINDER_DAY = env.int("JIXIAO_REMINDER_DAY", default=5)
+# Prefixed to the links in e-mails (e.g. https://jixiao.example.org); empty leaves bare paths.
+JIXIAO_SITE_URL = env("JIXIAO_SITE_URL", default="")
+
 # Uploads (goal-table files, evidence) are refused above this size.
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
@@ -158,6 +165,11 @@ CELERY_BEAT_SCHEDULE = {
     "rescore-all-nightly": {
         "task": "kpi.tasks.rescore_all_nightly",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # Every morning at 08:00 (Asia/Shanghai); the task acts only on JIXIAO_REMINDER_DAY of the month.
+    "send-reminders": {
+        "task": "kpi.tasks.send_reminders",
+        "schedule": crontab(hour=8, minute=0),
     },
 }
 

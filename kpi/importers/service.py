@@ -20,6 +20,7 @@ from django.db.models import Exists, F, OuterRef
 
 from budgets.models import Project, Unit, UnitBudget
 from budgets.selectors import unit_year_is_closed
+from kpi.formatting import plain_decimal
 from kpi.models import Actual, GoalTable, ImportJob, Indicator, IndicatorChange
 from kpi.services import default_accumulation, goal_tables_rescore_soon
 from kpi.targets import parse_target
@@ -78,13 +79,6 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else str(value.quantize(_CENT))
 
 
-def _plain(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
-    text = format(value.normalize(), "f")
-    return text
-
-
 def document_as_dict(document: ParsedDocument) -> dict:
     """The preview of a document exactly as `import_disclosure --dry-run --json` prints it."""
     return {
@@ -114,8 +108,8 @@ def _indicator_as_dict(indicator: ParsedIndicator) -> dict:
         "name": indicator.name,
         "target": indicator.target,
         "kind": target.kind.value,
-        "value": _plain(target.value),
-        "upper": _plain(target.upper),
+        "value": plain_decimal(target.value),
+        "upper": plain_decimal(target.upper),
         "unit": target.unit,
         "basis": indicator.basis,
         "last_year": indicator.last_year,
@@ -239,6 +233,7 @@ def _table_import(unit: Unit, year: int, parsed: ParsedTable, source: str, user)
     table.weights_defaulted = parsed.weights_defaulted
     table.source = source[:255]
     table.full_clean()
+    table._history_user = user
     table.save()
     outcome.table_id = table.pk
 
@@ -314,7 +309,9 @@ def _indicators_sync(table: GoalTable, parsed: ParsedTable, source: str, user, o
             same_name = [i for i in by_name.get(row.name, []) if i.pk not in matched]
             current = same_name[0] if len(same_name) == 1 else None
         if current is None:
-            _indicator_new(table, row, order).save()
+            indicator = _indicator_new(table, row, order)
+            indicator._history_user = user
+            indicator.save()
             outcome.created += 1
             continue
         matched.add(current.pk)
@@ -331,6 +328,7 @@ def _indicators_sync(table: GoalTable, parsed: ParsedTable, source: str, user, o
                         source=source[:255], changed_by=user,
                     ))
         current.full_clean(exclude=["table"])
+        current._history_user = user
         current.save()
 
     next_order = len(parsed.indicators)
