@@ -3,7 +3,7 @@
 Actuals are year-to-date values at month m (1–12). Lights:
 
 - budget:               rate / (m / 12)  → < 60% red, 60–80% yellow, ≥ 80% green
-- cumulative positive:  a / (t × m / 12) → < 60% red, 60–80% yellow, 80–120% green, ≥ 120% blue
+- cumulative positive (and equals, e.g. =4次): a / (t × m / 12) → < 60% red, 60–80% yellow, 80–120% green, ≥ 120% blue
 - level positive/equals and ranges: the score ratio today → the same bands
 - reverse: a ≤ t green, else red; target 0: a = 0 green, else red
 - qualitative: the grade → green / yellow / red; deadlines and 直接赋分: met → green, not met → red
@@ -96,7 +96,8 @@ def indicator_light(
         if target_value is None:
             return Light.NONE
         return Light.GREEN if actual <= target_value else Light.RED
-    if cumulative and kind == Kind.POSITIVE and target_value:
+    # A cumulative count published as "=4次" is on plan at 2 in June just as ">=4次" is.
+    if cumulative and kind in (Kind.POSITIVE, Kind.EQUALS) and target_value:
         # a × 12 / (t × m): exact at the band edges (t × m / 12 is rounded for most months).
         return progress_light(max(actual, Decimal(0)) * _TWELVE / (target_value * m))
     return progress_light(score_ratio)

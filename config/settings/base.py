@@ -143,6 +143,9 @@ JIXIAO_REMINDER_DAY = env.int("JIXIAO_REMINDER_DAY", default=5)
 # Prefixed to the links in e-mails (e.g. https://jixiao.example.org); empty leaves bare paths.
 JIXIAO_SITE_URL = env("JIXIAO_SITE_URL", default="")
 
+# load_demo creates demo accounts with a published password: never on a production site.
+JIXIAO_ALLOW_DEMO_DATA = True
+
 # Uploads (goal-table files, evidence) are refused above this size.
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from budgets.models import Project
+from budgets.models import Project, Unit
 from kpi import tasks
 from kpi.models import Actual, GoalTable, Indicator
 
@@ -88,3 +88,11 @@ def test_bench_scoring_prints_its_figures(tmp_path):
     for key in ("pure_score_indicator_per_s", "end_to_end_rescore_per_s", "bulk_write_reference_per_s"):
         assert figures[key] > 0
     assert figures["end_to_end_vs_bulk_write"] > 0
+
+
+@pytest.mark.django_db
+def test_load_demo_refuses_a_production_site(settings):
+    settings.JIXIAO_ALLOW_DEMO_DATA = False
+    with pytest.raises(CommandError, match="生产环境不能载入示范数据"):
+        call_command("load_demo", stdout=StringIO())
+    assert not Unit.objects.exists()

@@ -122,6 +122,14 @@ def test_cumulative_positive_light(actual, target, month, expected):
     assert light(cumulative=True, target_value=target, actual=actual, month=month) is expected
 
 
+def test_a_cumulative_equals_count_follows_the_plan_too():
+    # "=4次" 巡检: 2 done by June is on plan, not red because the year-end ratio is 0.5.
+    assert light(kind=Kind.EQUALS, cumulative=True, target_value=D("4"), actual=D("2"), score_ratio=D("0.5"),
+                 month=6) is G
+    assert light(kind=Kind.EQUALS, cumulative=True, target_value=D("4"), actual=D("1"), score_ratio=D("0.25"),
+                 month=6) is R
+
+
 def test_cumulative_positive_ignores_the_score_ratio():
     # Half the annual count in June is on plan, whatever the (year-end) score ratio says.
     assert light(cumulative=True, actual=D("50"), score_ratio=D("0.5"), month=6) is G

@@ -79,6 +79,10 @@ class Command(BaseCommand):
     help = "载入示范数据（导入示范单位的部门预算公开文件，再录入实际完成值和用户）。可重复执行。"
 
     def handle(self, *args, **options):
+        from django.conf import settings
+
+        if not settings.JIXIAO_ALLOW_DEMO_DATA:
+            raise CommandError("生产环境不能载入示范数据：示范账号的密码是公开的。")
         if Unit.objects.filter(code="DEMO-SB").exists():
             self.stdout.write("示范数据已存在，跳过。")
         else:
