@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import BudgetExecution, Project, Role, Unit, UnitMembership, UnitYear
+from .models import BudgetExecution, Project, Role, Unit, UnitBudget, UnitMembership, UnitYear
 
 
 def unit_create(*, code: str, name: str, parent: Unit | None = None, contact: str = "", phone: str = "") -> Unit:
@@ -248,3 +248,26 @@ def project_assign_lead(
     project._history_user = user
     project.save(update_fields=["lead"])
     return project
+
+
+@transaction.atomic
+def unit_budget_adjust(
+    *, unit: Unit, year: int, adjusted: Decimal | None, reason: str, user: AbstractBaseUser | None = None
+) -> UnitBudget:
+    """Set a unit's adjusted 全年预算数 for its 部门整体 table, with the reason (None: back to the published total)."""
+    reason = (reason or "").strip()
+    budget = UnitBudget.objects.filter(unit=unit, year=year).first() or UnitBudget(unit=unit, year=year)
+    if adjusted is not None and adjusted != budget.full_year_budget and not reason:
+        raise ValidationError({"adjustment_reason": "调整全年预算数时必须填写调整原因。"})
+    ensure_year_open(unit_id=unit.pk, year=year)
+    budget.adjusted, budget.adjustment_reason = adjusted, reason
+    budget.full_clean()
+    budget._history_user = user
+    budget.save()
+    from kpi.models import GoalTable
+    from kpi.services import goal_tables_rescore_soon
+
+    goal_tables_rescore_soon(
+        table_ids=GoalTable.objects.filter(unit=unit, year=year, scope=GoalTable.Scope.UNIT).values_list("pk", flat=True)
+    )
+    return budget

@@ -21,9 +21,10 @@ admin.site.has_permission = superusers_only
 urlpatterns = [
     path("", kpi_views.home, name="home"),
     path("projects/<int:pk>/", kpi_views.project_detail, name="project-detail"),
-    path("projects/<int:pk>/report/", entry_views.report_page, name="project-report"),
-    path("projects/<int:pk>/execution/", entry_views.execution_save, name="execution-save"),
-    path("projects/<int:pk>/indicators/<int:indicator_pk>/evidence/", entry_views.evidence_upload,
+    path("projects/<int:pk>/report/", entry_views.project_report_page, name="project-report"),
+    path("tables/<int:pk>/report/", entry_views.report_page, name="table-report"),
+    path("tables/<int:pk>/execution/", entry_views.execution_save, name="execution-save"),
+    path("tables/<int:pk>/indicators/<int:indicator_pk>/evidence/", entry_views.evidence_upload,
          name="evidence-upload"),
     path("reports/<int:pk>/review/", entry_views.report_review, name="report-review"),
     path("evidence/<int:pk>/", entry_views.evidence_download, name="evidence-download"),

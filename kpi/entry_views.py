@@ -1,4 +1,5 @@
-"""The report page: a project's actuals as of a date, budget execution, evidence, submission and review."""
+"""The report page of a goal table (a project's, or the unit's 部门整体 one): actuals as of a date, budget
+execution, evidence, submission and review."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,20 +14,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from budgets.models import BudgetExecution
+from budgets.models import BudgetExecution, UnitBudget
 from budgets.selectors import (
+    is_unit_admin,
     projects_editable_by,
     projects_for_user,
     unit_year_is_closed,
-    units_administered_by,
     units_reviewed_by,
 )
-from budgets.services import execution_record, project_budget_adjust
+from budgets.services import execution_record, project_budget_adjust, unit_budget_adjust
 
 from . import services
 from .formatting import plain_decimal
 from .forms import EvidenceForm, ExecutionForm, IndicatorEntryForm, ReturnForm
 from .models import Actual, Evidence, GoalTable, Indicator, Report
+from .selectors import goal_tables_for_user
 
 
 def _report_date(request, table: GoalTable) -> dt.date:
@@ -46,13 +48,27 @@ def _report_date(request, table: GoalTable) -> dt.date:
     return dt.date(table.year, 12, 31) if today.year > table.year else dt.date(table.year, 1, 1)
 
 
-def _roles(user, project) -> dict:
-    unit_id = project.unit_id
+def _roles(user, table: GoalTable) -> dict:
+    """What the user may do on a table's report page: record (the project's lead or the unit's
+    administrators; only administrators for the 部门整体 table), approve, return."""
+    is_admin = is_unit_admin(user=user, unit_id=table.unit_id)
+    if table.project_id:
+        can_edit = projects_editable_by(user=user).filter(pk=table.project_id).exists()
+    else:
+        can_edit = is_admin
     return {
-        "can_edit": projects_editable_by(user=user).filter(pk=project.pk).exists(),
-        "is_admin": units_administered_by(user=user).filter(pk=unit_id).exists(),
-        "can_return": units_reviewed_by(user=user).filter(pk=unit_id).exists(),
+        "can_edit": can_edit,
+        "is_admin": is_admin,
+        "can_return": units_reviewed_by(user=user).filter(pk=table.unit_id).exists(),
     }
+
+
+def _visible_table(user, pk: int) -> GoalTable:
+    return get_object_or_404(goal_tables_for_user(user=user).select_related("unit", "project"), pk=pk)
+
+
+def _page_url(table: GoalTable, as_of) -> str:
+    return f"{reverse('table-report', args=[table.pk])}?as_of={as_of:%Y-%m-%d}"
 
 
 def _entry_forms(table, indicators, as_of, data=None, current=None, conflicts=None):
@@ -95,11 +111,20 @@ def _previous_actuals(table, as_of) -> dict[int, Actual]:
 
 
 @login_required
-def report_page(request, pk: int):
-    """Record a project's actuals as of a date, in one form for all indicators."""
+def project_report_page(request, pk: int):
+    """A project's report page (the address leads know)."""
     project = get_object_or_404(projects_for_user(user=request.user), pk=pk)
-    table = get_object_or_404(GoalTable.objects.select_related("unit", "project"), project=project)
-    roles = _roles(request.user, project)
+    table = get_object_or_404(GoalTable, project=project)
+    query = request.META.get("QUERY_STRING")
+    return redirect(reverse("table-report", args=[table.pk]) + (f"?{query}" if query else ""))
+
+
+@login_required
+def report_page(request, pk: int):
+    """Record a goal table's actuals as of a date, in one form for all indicators."""
+    table = _visible_table(request.user, pk)
+    project = table.project
+    roles = _roles(request.user, table)
     as_of = _report_date(request, table)
     indicators = list(table.indicators.order_by("order"))
     current = services.current_actuals(table=table, as_of=as_of)
@@ -139,7 +164,7 @@ def report_page(request, pk: int):
                 messages.success(request, f"已保存 {saved} 项并提交审核。")
             else:
                 messages.success(request, f"已保存 {saved} 项。" if saved else "没有修改，无需保存。")
-            return redirect(f"{reverse('project-report', args=[project.pk])}?as_of={as_of:%Y-%m-%d}")
+            return redirect(_page_url(table, as_of))
     elif data is not None:
         messages.error(request, "有填写错误，请按提示修改（已填写的内容均已保留）。")
 
@@ -152,33 +177,48 @@ def report_page(request, pk: int):
         form.evidence = evidence.get(form.indicator.pk, [])
     reports = list(Report.objects.filter(table=table).select_related("submitted_by", "reviewed_by").order_by("-as_of", "-id"))
     report = next((r for r in reports if r.as_of == as_of), None)
-    execution = (BudgetExecution.objects.filter(project=project, as_of=as_of).order_by("-id").first())
+    funds = _funds(table)
+    execution = _executions(table).filter(as_of=as_of).order_by("-id").first()
     execution_form = ExecutionForm(
-        initial={"executed": execution.executed if execution else None, "budget_adjusted": project.full_year_budget,
-                 "adjustment_reason": project.adjustment_reason},
-        may_adjust=roles["is_admin"], current_budget=project.full_year_budget,
+        initial={"executed": execution.executed if execution else None, "budget_adjusted": funds.full_year_budget,
+                 "adjustment_reason": funds.adjustment_reason},
+        may_adjust=roles["is_admin"], current_budget=funds.full_year_budget,
     )
     return render(request, "kpi/report.html", {
-        "project": project, "table": table, "as_of": as_of, "forms": forms, "roles": roles, "report": report,
+        "project": project, "table": table, "funds": funds, "as_of": as_of, "forms": forms, "roles": roles, "report": report,
         "reports": reports, "execution": execution, "execution_form": execution_form,
         "return_form": ReturnForm(), "evidence_form": EvidenceForm(),
         "na_indicators": [i for i in indicators if i.not_applicable],
-        "closed": unit_year_is_closed(unit_id=project.unit_id, year=project.year),
+        "closed": unit_year_is_closed(unit_id=table.unit_id, year=table.year),
     })
+
+
+def _funds(table: GoalTable):
+    """Where the table's 全年预算数 lives: the project, or the unit's 年度预算 for the 部门整体 table."""
+    if table.project_id:
+        return table.project
+    return UnitBudget.objects.filter(unit=table.unit, year=table.year).first() or UnitBudget(unit=table.unit,
+                                                                                            year=table.year)
+
+
+def _executions(table: GoalTable):
+    if table.project_id:
+        return BudgetExecution.objects.filter(project_id=table.project_id)
+    return BudgetExecution.objects.filter(unit_id=table.unit_id, year=table.year, project__isnull=True)
 
 
 @login_required
 @require_POST
 def execution_save(request, pk: int):
     """Record cumulative 执行数 (and, for administrators, the adjusted 全年预算数) as of the page's date."""
-    project = get_object_or_404(projects_for_user(user=request.user), pk=pk)
-    table = get_object_or_404(GoalTable, project=project)
-    roles = _roles(request.user, project)
+    table = _visible_table(request.user, pk)
+    roles = _roles(request.user, table)
     if not roles["can_edit"]:
         raise PermissionDenied("只有项目负责人或单位管理员可以填报预算执行。")
     as_of = _report_date(request, table)
-    form = ExecutionForm(request.POST, may_adjust=roles["is_admin"], current_budget=project.full_year_budget)
-    back = f"{reverse('project-report', args=[project.pk])}?as_of={as_of:%Y-%m-%d}"
+    funds = _funds(table)
+    form = ExecutionForm(request.POST, may_adjust=roles["is_admin"], current_budget=funds.full_year_budget)
+    back = _page_url(table, as_of)
     if not form.is_valid():
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
@@ -186,10 +226,16 @@ def execution_save(request, pk: int):
         return redirect(back)
     try:
         adjusted = form.cleaned_data.get("budget_adjusted")
-        if roles["is_admin"] and adjusted is not None and adjusted != project.full_year_budget:
-            project_budget_adjust(project=project, budget_adjusted=adjusted,
-                                  reason=form.cleaned_data.get("adjustment_reason", ""), user=request.user)
-        execution_record(project=project, as_of=as_of, executed=form.cleaned_data["executed"], user=request.user)
+        reason = form.cleaned_data.get("adjustment_reason", "")
+        if roles["is_admin"] and adjusted is not None and adjusted != funds.full_year_budget:
+            if table.project_id:
+                project_budget_adjust(project=table.project, budget_adjusted=adjusted, reason=reason,
+                                      user=request.user)
+            else:
+                unit_budget_adjust(unit=table.unit, year=table.year, adjusted=adjusted, reason=reason,
+                                   user=request.user)
+        execution_record(project=table.project, unit=table.unit, year=table.year, as_of=as_of,
+                         executed=form.cleaned_data["executed"], user=request.user)
     except ValidationError as error:
         messages.error(request, "预算执行未保存：" + "；".join(error.messages))
     else:
@@ -201,11 +247,11 @@ def execution_save(request, pk: int):
 @require_POST
 def report_review(request, pk: int):
     """Approve (unit administrators) or return with a reason (administrators and 主管部门 reviewers)."""
-    report = get_object_or_404(Report.objects.select_related("table__project"), pk=pk, table__project__isnull=False)
-    project = get_object_or_404(projects_for_user(user=request.user), pk=report.table.project_id)
-    roles = _roles(request.user, project)
+    report = get_object_or_404(Report, pk=pk, table__in=goal_tables_for_user(user=request.user))
+    table = report.table
+    roles = _roles(request.user, table)
     action = request.POST.get("action")
-    back = f"{reverse('project-report', args=[project.pk])}?as_of={report.as_of:%Y-%m-%d}"
+    back = _page_url(table, report.as_of)
     try:
         if action == "approve":
             if not roles["is_admin"]:
@@ -230,13 +276,13 @@ def report_review(request, pk: int):
 @login_required
 @require_POST
 def evidence_upload(request, pk: int, indicator_pk: int):
-    project = get_object_or_404(projects_for_user(user=request.user), pk=pk)
-    indicator = get_object_or_404(Indicator.objects.select_related("table"), pk=indicator_pk, table__project=project)
-    if not _roles(request.user, project)["can_edit"]:
+    table = _visible_table(request.user, pk)
+    indicator = get_object_or_404(Indicator.objects.select_related("table"), pk=indicator_pk, table=table)
+    if not _roles(request.user, table)["can_edit"]:
         raise PermissionDenied("只有项目负责人或单位管理员可以上传佐证资料。")
     form = EvidenceForm(request.POST, request.FILES)
     as_of = request.POST.get("as_of", "")
-    back = f"{reverse('project-report', args=[project.pk])}?as_of={as_of}#i{indicator.pk}"
+    back = f"{reverse('table-report', args=[table.pk])}?as_of={as_of}#i{indicator.pk}"
     if not form.is_valid():
         messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
         return redirect(back)
@@ -253,7 +299,9 @@ def evidence_upload(request, pk: int, indicator_pk: int):
 @login_required
 def evidence_download(request, pk: int):
     """Only people who may see the project get the file; it is always sent as a download."""
-    evidence = get_object_or_404(Evidence.objects.select_related("indicator__table"), pk=pk)
-    get_object_or_404(projects_for_user(user=request.user), pk=evidence.indicator.table.project_id)
+    evidence = get_object_or_404(
+        Evidence.objects.select_related("indicator"), pk=pk,
+        indicator__table__in=goal_tables_for_user(user=request.user),
+    )
     return FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name,
                         content_type=evidence.content_type)

@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
-from budgets.selectors import is_unit_admin, projects_editable_by, projects_for_user
+from budgets.selectors import is_unit_admin, projects_editable_by, projects_for_user, units_administered_by
 
 from .models import GoalTable
 from .selectors import latest_table_scores, project_with_scorecard, table_statuses
@@ -25,7 +25,10 @@ def home(request):
         project.pending_total = pending.get(table.pk) if table else None
         project.status = statuses.get(table.pk) if table else None
         project.can_edit = project.pk in editable
-    return render(request, "kpi/home.html", {"projects": projects})
+    unit_tables = GoalTable.objects.filter(
+        scope=GoalTable.Scope.UNIT, unit__in=units_administered_by(user=request.user)
+    ).select_related("unit").order_by("-year", "unit__code")
+    return render(request, "kpi/home.html", {"projects": projects, "unit_tables": unit_tables})
 
 
 @login_required

@@ -43,7 +43,8 @@ def setup():
 
 
 def url(project, as_of=JULY):
-    return f"{reverse('project-report', args=[project.pk])}?as_of={as_of:%Y-%m-%d}"
+    table = project.goal_tables.get()
+    return f"{reverse('table-report', args=[table.pk])}?as_of={as_of:%Y-%m-%d}"
 
 
 def post(client, project, values: dict, action="save", as_of=JULY, base=None):
@@ -246,7 +247,7 @@ def test_who_may_do_what(client, setup):
 
 def test_evidence_upload_is_checked_by_content_and_downloaded_only_by_those_who_see_the_project(client, setup):
     count = setup["indicators"][0]
-    upload_url = reverse("evidence-upload", args=[setup["project"].pk, count.pk])
+    upload_url = reverse("evidence-upload", args=[setup["table"].pk, count.pk])
     client.force_login(setup["lead"])
     pdf = SimpleUploadedFile("签到表.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     client.post(upload_url, {"file": pdf, "as_of": "2026-07-31"})
@@ -273,7 +274,7 @@ def test_evidence_upload_is_checked_by_content_and_downloaded_only_by_those_who_
 
 def test_budget_execution_and_adjustment(client, setup):
     project = setup["project"]
-    execution_url = reverse("execution-save", args=[project.pk])
+    execution_url = reverse("execution-save", args=[setup["table"].pk])
     client.force_login(setup["lead"])
     client.post(execution_url, {"as_of": "2026-07-31", "executed": "45.50", "budget_adjusted": "200"})
     execution = BudgetExecution.objects.get()
@@ -312,4 +313,28 @@ def test_home_shows_status_and_light(client, setup):
     client.force_login(setup["lead"])
     page = client.get(reverse("home")).content.decode()
     assert "light-red" in page and "红灯" in page and "草稿" in page
-    assert reverse("project-report", args=[setup["project"].pk]) in page
+    assert reverse("table-report", args=[setup["table"].pk]) in page
+
+
+def test_the_units_own_table_is_filled_in_by_its_administrators(client, setup):
+    from budgets.models import UnitBudget
+    from kpi.services import goal_table_create, indicator_create
+
+    unit = setup["project"].unit
+    UnitBudget.objects.create(unit=unit, year=2026, fiscal_local=Decimal("300"))
+    table = goal_table_create(unit=unit, year=2026)
+    indicator = indicator_create(table=table, level1="履职效能", level2="质量指标", name="稽核覆盖率",
+                                 target_raw=">=95%", weight=Decimal("90"))
+    page_url = f"{reverse('table-report', args=[table.pk])}?as_of=2026-07-31"
+    client.force_login(setup["lead"])
+    assert client.get(page_url).status_code == 404  # a lead does not see the unit's own table
+    client.force_login(setup["admin"])
+    assert "部门整体绩效目标表" in client.get(reverse("home")).content.decode()
+    client.post(page_url, {"action": "save", "as_of": "2026-07-31", f"i{indicator.pk}-base": "",
+                           f"i{indicator.pk}-value": "97"})
+    assert Actual.objects.get(indicator=indicator).value == Decimal("97")
+    client.post(reverse("execution-save", args=[table.pk]), {"as_of": "2026-07-31", "executed": "150",
+                                                              "budget_adjusted": "320", "adjustment_reason": "追加"})
+    execution = BudgetExecution.objects.get(project__isnull=True)
+    assert (execution.unit, execution.executed) == (unit, Decimal("150.00"))
+    assert UnitBudget.objects.get(unit=unit).adjusted == Decimal("320.00")

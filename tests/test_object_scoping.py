@@ -1,0 +1,97 @@
+"""Every URL that names an object answers 404 to a user of another unit: never someone else's data.
+
+The test walks the URL configuration, so a new object URL without a case here fails until it gets one.
+"""
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import get_resolver
+
+from budgets.services import membership_grant
+from kpi import services, tasks
+from kpi.importers.service import import_job_create
+from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
+
+pytestmark = pytest.mark.django_db
+JULY = dt.date(2026, 7, 31)
+
+
+@pytest.fixture(autouse=True)
+def no_enqueue(monkeypatch):
+    monkeypatch.setattr(tasks.rescore_table, "delay", lambda *args: None)
+
+
+@pytest.fixture
+def world():
+    """Unit A with everything in it; an administrator, a lead and a reviewer of unit B."""
+    admin_a, lead_a = UserFactory(), UserFactory()
+    project = ProjectFactory(lead=lead_a)
+    unit = project.unit
+    membership_grant(user=admin_a, unit=unit, role="admin")
+    membership_grant(user=lead_a, unit=unit, role="lead")
+    table, indicators = table_with_indicators(project)
+    actual = services.actual_record(indicator=indicators[1], as_of=JULY, value=Decimal("96"), user=lead_a)
+    evidence = services.evidence_add(indicator=indicators[1], upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF"),
+                                     user=lead_a, max_bytes=10_000)
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[1] / "kpi" / "demo" / "demo-disclosure-2026.txt"
+    job, _ = import_job_create(user=UserFactory(is_superuser=True), data=demo.read_bytes(), filename=demo.name)
+    unit_b = UnitFactory()
+    outsiders = {}
+    for role in ("admin", "lead", "reviewer"):
+        outsiders[role] = UserFactory()
+        membership_grant(user=outsiders[role], unit=unit_b, role=role)
+    args = {
+        "project-detail": [project.pk],
+        "project-report": [project.pk],
+        "table-report": [table.pk],
+        "execution-save": [table.pk],
+        "evidence-upload": [table.pk, indicators[1].pk],
+        "report-review": [actual.report_id],
+        "evidence-download": [evidence.pk],
+        "unit-year": [unit.pk, 2026],
+        "project-lead": [project.pk],
+        "project-history": [project.pk],
+        "goal-table-approve": [table.pk],
+        "import-detail": [job.pk],
+        "import-confirm": [job.pk],
+        "import-progress": [job.pk],
+        "table-export": [table.pk],
+    }
+    return {"args": args, "outsiders": outsiders}
+
+
+def object_url_names():
+    names = []
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                if "admin" not in str(pattern.pattern):
+                    walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif "<int:" in prefix + str(pattern.pattern):
+                names.append(pattern.name)
+
+    walk(get_resolver().url_patterns)
+    return names
+
+
+def test_every_object_url_has_a_case(world):
+    assert sorted(object_url_names()) == sorted(world["args"])
+
+
+@pytest.mark.parametrize("role", ["admin", "lead", "reviewer"])
+def test_users_of_another_unit_get_404_everywhere(client, world, role):
+    from django.urls import reverse
+
+    client.force_login(world["outsiders"][role])
+    for name, args in world["args"].items():
+        url = reverse(name, args=args)
+        for method in (client.get, client.post):
+            response = method(url)
+            assert response.status_code in (404, 405), (name, method.__name__, response.status_code)
+            if response.status_code == 405:  # a POST-only URL: the POST must be the 404
+                assert method.__name__ == "get", name
