@@ -86,6 +86,8 @@ def _entry_forms(table, indicators, as_of, data=None, current=None, conflicts=No
                 "forecast": plain_decimal(now.forecast),
                 "likelihood": now.likelihood, "deviation_category": now.deviation_category,
                 "deviation_reason": now.deviation_reason,
+                "needs_rectification": {True: "1", False: "0"}.get(now.needs_rectification, ""),
+                "rectification_measures": now.rectification_measures,
             })
         form = IndicatorEntryForm(data, prefix=f"i{indicator.pk}", indicator=indicator, month=as_of.month,
                                   initial=initial)

@@ -44,6 +44,10 @@ class IndicatorEntryForm(forms.Form):
                                            choices=[("", "—"), *Actual.DeviationCategory.choices])
     deviation_reason = forms.CharField(label="偏差原因", required=False, max_length=2000,
                                        widget=forms.Textarea(attrs={"rows": 2}))
+    needs_rectification = forms.ChoiceField(label="是否需要整改", required=False,
+                                            choices=[("", "—"), ("1", "是"), ("0", "否")])
+    rectification_measures = forms.CharField(label="整改措施", required=False, max_length=2000,
+                                             widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, indicator: Indicator, month: int, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,13 +89,16 @@ class IndicatorEntryForm(forms.Form):
             "likelihood": data.get("likelihood") or "",
             "deviation_category": data.get("deviation_category") or "",
             "deviation_reason": (data.get("deviation_reason") or "").strip(),
+            "needs_rectification": {"1": True, "0": False}.get(data.get("needs_rectification") or ""),
+            "rectification_measures": (data.get("rectification_measures") or "").strip(),
         }
 
     def clean(self):
         data = super().clean()
         entered = self.entered()
         main = {"number": entered["value"], "met": entered["met"], "grade": entered["grade"] or entered["points"]}[self.mode]
-        others = [entered["forecast"], entered["likelihood"], entered["deviation_category"], entered["deviation_reason"]]
+        others = [entered["forecast"], entered["likelihood"], entered["deviation_category"], entered["deviation_reason"],
+                  entered["needs_rectification"], entered["rectification_measures"]]
         self.is_empty = main is None or main == ""
         if self.is_empty:
             if any(v not in (None, "") for v in others):
@@ -116,6 +123,8 @@ class IndicatorEntryForm(forms.Form):
             target_value=self.indicator.target_value, actual=entered["value"], met=entered["met"],
             grade=entered["grade"], score_ratio=result.ratio, month=self.month,
         )
+        if entered["needs_rectification"] and not entered["rectification_measures"]:
+            self.add_error("rectification_measures", "需要整改时请填写整改措施。")
         if self.light in OFF_TRACK:
             if not entered["deviation_reason"]:
                 self.add_error("deviation_reason", f"该指标进度偏离目标（{self.light.label}），请填写偏差原因。")

@@ -291,6 +291,8 @@ class Actual(models.Model):
     likelihood = models.CharField("完成目标可能性", max_length=10, choices=Likelihood.choices, blank=True)
     deviation_category = models.CharField("偏差原因类别", max_length=10, choices=DeviationCategory.choices, blank=True)
     deviation_reason = models.TextField("偏差原因", blank=True)
+    needs_rectification = models.BooleanField("是否需要整改", null=True, blank=True)
+    rectification_measures = models.TextField("整改措施", blank=True)
     replaces = models.ForeignKey(
         "self", verbose_name="更正的记录", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
     )

@@ -165,6 +165,8 @@ def actual_record(
     likelihood: str = "",
     deviation_category: str = "",
     deviation_reason: str = "",
+    needs_rectification: bool | None = None,
+    rectification_measures: str = "",
     replaces: Actual | None = None,
     report: Report | None = None,
     user: AbstractBaseUser | None = None,
@@ -196,6 +198,8 @@ def actual_record(
         likelihood=likelihood,
         deviation_category=deviation_category,
         deviation_reason=deviation_reason,
+        needs_rectification=needs_rectification,
+        rectification_measures=rectification_measures,
         replaces=replaces,
         recorded_by=user,
     )
@@ -619,7 +623,8 @@ class EntryConflict(Exception):
         self.conflicts = conflicts
 
 
-_COMPARED = ("value", "met", "grade", "points", "forecast", "likelihood", "deviation_category", "deviation_reason")
+_COMPARED = ("value", "met", "grade", "points", "forecast", "likelihood", "deviation_category", "deviation_reason",
+             "needs_rectification", "rectification_measures")
 
 
 def _same_entry(actual: Actual, values: dict) -> bool:
@@ -748,3 +753,14 @@ def goal_table_approve(*, table: GoalTable, user: AbstractBaseUser | None = None
     table._history_user = user
     table.save(update_fields=["status"])
     return table
+
+
+def goal_tables_rescore_stale(*, tables: Iterable[GoalTable]) -> int:
+    """Rescore, now, the tables changed since they were last scored, so a report never shows stale scores.
+
+    Returns how many tables were rescored. Tables that are up to date cost nothing beyond the check.
+    """
+    stale = [t.pk for t in tables if t.is_stale]
+    for start in range(0, len(stale), RESCORE_BATCH_SIZE):
+        tables_rescore(table_ids=stale[start:start + RESCORE_BATCH_SIZE])
+    return len(stale)

@@ -200,7 +200,8 @@ def test_two_people_saving_at_once_lose_nothing(setup):
 
     def entry(indicator, **values):
         base = {"value": None, "met": None, "grade": "", "points": None, "forecast": None, "likelihood": "",
-                "deviation_category": "", "deviation_reason": ""}
+                "deviation_category": "", "deviation_reason": "", "needs_rectification": None,
+                "rectification_measures": ""}
         return services.Entry(indicator=indicator, base_actual_id=None, values={**base, **values})
 
     threads = [
