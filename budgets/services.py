@@ -162,9 +162,10 @@ def unit_year_close(*, unit: Unit, year: int, user: AbstractBaseUser | None) -> 
     if unit_year is not None and unit_year.closed:
         raise ValidationError(f"{unit.name} {year} 年度已经关账，不能重复关账。")
     unit_year = unit_year or UnitYear(unit=unit, year=year)
+    # order_by("pk"): the default ordering joins the nullable project, which FOR UPDATE cannot lock.
     for table in GoalTable.objects.select_for_update().filter(unit=unit, year=year).exclude(
         status=GoalTable.Status.CLOSED
-    ):
+    ).order_by("pk"):
         table.status = GoalTable.Status.CLOSED
         table.full_clean()
         table._history_user = user
@@ -194,6 +195,7 @@ def unit_year_reopen(*, unit: Unit, year: int, user: AbstractBaseUser | None, re
     tables = {
         t.pk: t
         for t in GoalTable.objects.select_for_update().filter(unit=unit, year=year, status=GoalTable.Status.CLOSED)
+        .order_by("pk")
     }
     for table_id, status in _statuses_before_year_close(table_ids=list(tables)).items():
         table = tables[table_id]

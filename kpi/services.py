@@ -654,7 +654,7 @@ def report_entries_save(
     before someone else's save of the same indicator raises EntryConflict and nothing is saved, so no one
     silently overwrites anyone. All or nothing: a ValidationError leaves nothing behind.
     """
-    GoalTable.objects.select_for_update().filter(pk=table.pk).first()
+    list(GoalTable.objects.select_for_update().filter(pk=table.pk).order_by().values_list("pk", flat=True))
     current = current_actuals(table=table, as_of=as_of)
     conflicts = {}
     changed = []
