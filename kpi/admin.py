@@ -1,6 +1,18 @@
 from django.contrib import admin
 
-from .models import Actual, GoalTable, Indicator, Report, RescoreJob, Score, ScoringPolicy, TableScore
+from .models import (
+    Actual,
+    Evidence,
+    GoalTable,
+    Indicator,
+    IndicatorChange,
+    Report,
+    RescoreJob,
+    Score,
+    ScoringPolicy,
+    SelfEvalReport,
+    TableScore,
+)
 
 
 class IndicatorInline(admin.TabularInline):
@@ -88,3 +100,22 @@ class ScoringPolicyAdmin(admin.ModelAdmin):
 class RescoreJobAdmin(admin.ModelAdmin):
     list_display = ("pk", "unit", "year", "status", "done_tables", "total_tables", "created_at", "finished_at")
     readonly_fields = ("status", "total_tables", "done_tables", "error", "finished_at")
+
+
+@admin.register(SelfEvalReport)
+class SelfEvalReportAdmin(admin.ModelAdmin):
+    list_display = ("unit", "year", "table", "format", "status", "policy_version", "generated_at", "generated_by")
+    list_filter = ("year", "format", "status")
+    readonly_fields = ("snapshot",)
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(admin.ModelAdmin):
+    list_display = ("original_name", "indicator", "content_type", "size", "uploaded_by", "uploaded_at")
+    search_fields = ("original_name", "indicator__name")
+
+
+@admin.register(IndicatorChange)
+class IndicatorChangeAdmin(admin.ModelAdmin):
+    list_display = ("indicator", "field", "old_value", "new_value", "source", "changed_by", "changed_at")
+    list_filter = ("field",)

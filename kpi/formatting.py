@@ -7,3 +7,13 @@ def plain_decimal(value: Decimal | None) -> str | None:
     if value is None:
         return None
     return format(value.normalize(), "f")
+
+
+def tidy_decimal(value: Decimal | None) -> Decimal | None:
+    """The same number without the storage's trailing zeros (100.0000 → 100, 80.5000 → 80.5), so texts built
+    from it read as published; never in exponent form (1E+2)."""
+    if value is None or not value.is_finite():
+        return value
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()

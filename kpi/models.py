@@ -192,12 +192,13 @@ class Indicator(models.Model):
     @property
     def target(self):
         """The parsed target as the scoring engine wants it."""
+        from .formatting import tidy_decimal
         from .targets import Target
 
         return Target(
             kind=Kind(self.target_kind),
-            value=self.target_value,
-            upper=self.target_upper,
+            value=tidy_decimal(self.target_value),
+            upper=tidy_decimal(self.target_upper),
             unit=self.unit,
             raw=self.target_raw,
             flags=tuple(self.target_flags or ()),
@@ -536,3 +537,72 @@ class ReminderSent(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "已发送提醒"
         constraints = [models.UniqueConstraint(fields=["user", "kind", "period"], name="reminder_once_per_period")]
+
+
+def selfeval_path(instance, filename: str) -> str:
+    """A non-guessable stored name under selfeval/; the download name is made from the row, never from the path."""
+    import uuid
+
+    return f"selfeval/{instance.unit_id}/{uuid.uuid4().hex}.{instance.format}"
+
+
+class SelfEvalReport(models.Model):
+    """绩效自评报告 — a kept self-evaluation file (one table's xlsx/pdf, or a whole unit's zip) with the data it
+    was made from (`snapshot`, the JSON form of `kpi.selfeval.data`), so it can be reproduced and compared.
+
+    A whole-unit bundle (table = null, format zip) is built by a Celery task that records its progress here.
+    """
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", "Excel"
+        PDF = "pdf", "PDF"
+        ZIP = "zip", "ZIP 压缩包"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "排队中"
+        RUNNING = "running", "生成中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    unit = models.ForeignKey(Unit, verbose_name="预算单位", on_delete=models.CASCADE, related_name="selfeval_reports")
+    year = models.PositiveSmallIntegerField("年度")
+    table = models.ForeignKey(
+        GoalTable, verbose_name="绩效目标表", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="selfeval_reports", help_text="留空表示整个单位的自评材料包",
+    )
+    format = models.CharField("格式", max_length=4, choices=Format.choices)
+    file = models.FileField("文件", upload_to=selfeval_path, max_length=255, blank=True)
+    policy_version = models.CharField("评分政策版本", max_length=500, blank=True)
+    snapshot = models.JSONField("自评数据快照", default=dict, blank=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
+    done = models.PositiveIntegerField("已完成", default=0)
+    total = models.PositiveIntegerField("总数", default=0)
+    error = models.TextField("错误", blank=True)
+    generated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="生成人", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    generated_at = models.DateTimeField("生成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "绩效自评报告"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["unit", "year", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(table__isnull=True) & Q(format="zip")) | (Q(table__isnull=False) & ~Q(format="zip")),
+                name="selfeval_zip_is_whole_unit",
+            ),
+            models.CheckConstraint(condition=Q(done__lte=models.F("total")), name="selfeval_done_within_total"),
+        ]
+
+    def __str__(self):
+        subject = str(self.table) if self.table_id else f"{self.year} {self.unit}（全部）"
+        return f"绩效自评 {subject} {self.get_format_display()}（{self.get_status_display()}）"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return 0 if not self.total else min(100, round(100 * self.done / self.total))

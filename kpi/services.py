@@ -29,6 +29,7 @@ from .models import (
     ScoringPolicy,
     TableScore,
 )
+from .formatting import tidy_decimal
 from .targets import Kind, Target, parse_target
 
 RESCORE_BATCH_SIZE = 200
@@ -401,7 +402,8 @@ def _compute_scores(tables: list[GoalTable]) -> tuple[list[tuple], list[tuple]]:
         rows = indicators_by_table.get(table.pk, [])
         dates = {a[2] for row in rows for a in provisional_actuals.get(row[0], ())}
         dates.update(as_of for as_of, _ in executions.get(table.pk, ()))
-        targets = {row[0]: Target(Kind(row[2]), row[3], row[4], row[5], row[6]) for row in rows}
+        targets = {row[0]: Target(Kind(row[2]), tidy_decimal(row[3]), tidy_decimal(row[4]), row[5], row[6])
+                   for row in rows}
         budget = budgets.get(table.pk)
         for as_of in sorted(dates):
             official_items, provisional_items = [], []
@@ -454,7 +456,7 @@ def _score_actual(indicator_row, actual_row, target, policy) -> scoring.Indicato
         return scoring.score_indicator(
             rule=indicator_row[8],
             target=target,
-            actual=value if value is not None else met,
+            actual=tidy_decimal(value) if value is not None else met,
             weight=indicator_row[7],
             policy=policy,
             grade=grade or None,

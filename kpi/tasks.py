@@ -77,3 +77,20 @@ def send_reminders(today: str | None = None) -> dict | None:
         return None
     result = reminders_send(today=day)
     return {**result, "period": result["period"].isoformat()}
+
+
+@shared_task(**RETRY)
+def selfeval_bundle_run(report_id: int) -> None:
+    """Build a unit's 绩效自评 bundle (one zip); progress is recorded in its SelfEvalReport row. Safe to run twice."""
+    from .selfeval.data import NoTables
+    from .selfeval.services import selfeval_bundle_build, selfeval_bundle_fail
+
+    try:
+        selfeval_bundle_build(report_id=report_id)
+    except DatabaseError:
+        raise  # retried
+    except NoTables as error:  # expected: recorded for the page, nothing to retry
+        selfeval_bundle_fail(report_id=report_id, error=str(error))
+    except Exception as error:  # noqa: BLE001 — recorded on the row for the progress bar, then re-raised
+        selfeval_bundle_fail(report_id=report_id, error=f"{type(error).__name__}: {error}")
+        raise

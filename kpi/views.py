@@ -4,7 +4,9 @@ from django.shortcuts import get_object_or_404, render
 from budgets.selectors import is_unit_admin, projects_editable_by, projects_for_user, units_administered_by
 
 from .models import GoalTable
+from .scorecards.selectors import project_scorecard
 from .selectors import latest_table_scores, project_with_scorecard, table_statuses
+from .services import goal_tables_rescore_stale
 
 
 @login_required
@@ -35,12 +37,14 @@ def home(request):
 def project_detail(request, pk: int):
     """A project's goal table with every indicator's latest actual and score."""
     project = get_object_or_404(projects_for_user(user=request.user), pk=pk)
+    goal_tables_rescore_stale(tables=GoalTable.objects.filter(project=project))  # a live scorecard
     table, indicators, totals = project_with_scorecard(project=project)
+    scorecard = project_scorecard(project=project, table=table, indicators=indicators, user=request.user)
     can_administer = is_unit_admin(user=request.user, unit_id=project.unit_id)
     return render(
         request,
         "kpi/project_detail.html",
         {"project": project, "table": table, "indicators": indicators, "total": totals["official"],
-         "pending_total": totals["pending"], "can_administer": can_administer,
+         "pending_total": totals["pending"], "can_administer": can_administer, "scorecard": scorecard,
          "can_approve_table": can_administer and table is not None and table.status == GoalTable.Status.DRAFT},
     )

@@ -39,6 +39,9 @@ def world():
 
     demo = Path(__file__).resolve().parents[1] / "kpi" / "demo" / "demo-disclosure-2026.txt"
     job, _ = import_job_create(user=UserFactory(is_superuser=True), data=demo.read_bytes(), filename=demo.name)
+    from kpi.selfeval import services as selfeval
+
+    bundle = selfeval.selfeval_bundle_start(unit=unit, year=2026)
     unit_b = UnitFactory()
     outsiders = {}
     for role in ("admin", "lead", "reviewer"):
@@ -60,6 +63,14 @@ def world():
         "import-confirm": [job.pk],
         "import-progress": [job.pk],
         "table-export": [table.pk],
+        "monitoring-unit": [unit.pk, 2026],
+        "monitoring-unit-xlsx": [unit.pk, 2026],
+        "selfeval-download": [table.pk],
+        "selfeval-unit": [unit.pk, 2026],
+        "selfeval-bundle": [unit.pk, 2026],
+        "selfeval-progress": [bundle.pk],
+        "selfeval-file": [bundle.pk],
+        "scorecard-unit": [unit.pk, 2026],
     }
     return {"args": args, "outsiders": outsiders}
 

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import monitoring_views
+
+urlpatterns = [
+    path("units/<int:unit_pk>/<int:year>/", monitoring_views.unit_monitoring, name="monitoring-unit"),
+    path("units/<int:unit_pk>/<int:year>/download.xlsx", monitoring_views.unit_monitoring_xlsx,
+         name="monitoring-unit-xlsx"),
+]

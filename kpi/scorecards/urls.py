@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="scorecard-home"),
+    path("units/<int:unit_pk>/<int:year>/", views.unit_scorecard, name="scorecard-unit"),
+]

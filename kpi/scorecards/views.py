@@ -1,0 +1,181 @@
+"""绩效看板: the unit scorecard (sortable, filterable, exportable), the 主管部门 roll-up and their charts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+from django_tables2.export import ExportMixin
+
+from budgets.models import Project, Unit
+from budgets.selectors import units_for_user
+
+from ..models import GoalTable
+from ..services import goal_tables_rescore_stale
+from .export import SafeTableExport
+from .filters import UnitScorecardFilter
+from .selectors import (
+    Summary,
+    light_of,
+    rollup_rows,
+    scorecard_rows,
+    scorecard_tables,
+    statuses_for,
+    summarize,
+    table_scorecard,
+    unit_chart_data,
+)
+from .tables import UnitScorecardTable
+
+PAGE_SIZE = 25
+
+
+class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, FilterView):
+    """单位绩效看板 — every project of a unit and year with its execution, scores, grade and light.
+
+    Open to the unit's administrators, reviewers above it and superusers (404 to anyone else). The
+    unit's tables are rescored first when stale, so the page is live.
+    """
+
+    table_class = UnitScorecardTable
+    filterset_class = UnitScorecardFilter
+    template_name = "kpi/scorecards/unit.html"
+    table_pagination = {"per_page": PAGE_SIZE}
+    export_class = SafeTableExport
+    export_formats = (SafeTableExport.XLSX, SafeTableExport.CSV)
+    dataset_kwargs = {"title": "单位绩效看板"}
+
+    def dispatch(self, request, *args, **kwargs):
+        # Before the method check: an outsider gets 404 whatever the method, never a 405 that confirms the unit.
+        if request.user.is_authenticated:
+            self.unit = get_object_or_404(units_for_user(user=request.user), pk=kwargs["unit_pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        self.year = kwargs["year"]
+        self.tables = scorecard_tables(unit_ids=[self.unit.pk], year=self.year)
+        goal_tables_rescore_stale(tables=self.tables)
+        self.statuses, self.table_statuses = statuses_for(tables=self.tables)
+        return super().get(request, *args, **kwargs)
+
+    @property
+    def export_format(self) -> str | None:
+        requested = self.request.GET.get(self.export_trigger_param)
+        return requested if requested in self.export_formats else None
+
+    def get_queryset(self):
+        return scorecard_rows(unit=self.unit, year=self.year)
+
+    def get_filterset_kwargs(self, filterset_class):
+        return {**super().get_filterset_kwargs(filterset_class), "statuses": self.statuses}
+
+    def get_table_kwargs(self):
+        return {"statuses": self.statuses}
+
+    def get_export_filename(self, export_format):
+        return f"scorecard-unit{self.unit.pk}-{self.year}.{export_format}"
+
+    def get_context_data(self, **kwargs):
+        if self.export_format:
+            return kwargs  # the export builds its own table of every filtered row
+        context = super().get_context_data(**kwargs)
+        rows = list(self.get_queryset())  # the header counts every project, whatever the filter
+        summary = summarize(rows, self.statuses)
+        unit_table = next((t for t in self.tables if t.scope == GoalTable.Scope.UNIT), None)
+        unit_indicators, unit_totals = table_scorecard(table=unit_table) if unit_table else ([], {})
+        if unit_table is not None:
+            lights = self.table_statuses[unit_table.pk].indicator_lights
+            for indicator in unit_indicators:
+                indicator.light = lights.get(indicator.pk)
+        years = sorted(
+            {self.year, *Project.objects.filter(unit=self.unit).order_by().values_list("year", flat=True).distinct()},
+            reverse=True,
+        )
+        context.update(
+            unit=self.unit, year=self.year, years=years, summary=summary,
+            chart=unit_chart_data(rows, self.statuses, summary),
+            unit_table=unit_table, unit_indicators=unit_indicators,
+            unit_total=unit_totals.get("official"), unit_pending_total=unit_totals.get("pending"),
+            unit_status=self.table_statuses.get(unit_table.pk) if unit_table else None,
+            export_formats=self.export_formats, export_param=self.export_trigger_param,
+        )
+        return context
+
+    def render_to_response(self, context, **kwargs):
+        # Only the offered formats: ExportMixin alone would try any tablib format (yaml, json, …).
+        if self.export_format:
+            return self.create_export(self.export_format)
+        return super(ExportMixin, self).render_to_response(context, **kwargs)
+
+
+unit_scorecard = UnitScorecardView.as_view()
+
+
+@dataclass
+class TreeRow:
+    """One unit of the roll-up: its depth in the visible tree, its own figures and, for a unit with
+    units under it, the figures of its whole visible subtree."""
+
+    unit: Unit
+    depth: int
+    summary: Summary
+    subtree: Summary | None = None
+
+
+def unit_tree(units: list[Unit], summaries: dict[int, Summary]) -> list[TreeRow]:
+    """The visible units depth first by code; a unit whose parent is not visible is a root."""
+    by_pk = {u.pk: u for u in units}
+    children: dict[int | None, list[Unit]] = {}
+    for unit in sorted(units, key=lambda u: u.code):
+        children.setdefault(unit.parent_id if unit.parent_id in by_pk else None, []).append(unit)
+    rows: list[TreeRow] = []
+
+    def walk(unit: Unit, depth: int) -> Summary:
+        row = TreeRow(unit, depth, summaries[unit.pk])
+        rows.append(row)
+        below = children.get(unit.pk, [])
+        if not below:
+            return row.summary
+        row.subtree = Summary()
+        row.subtree.add(row.summary)
+        for child in below:
+            row.subtree.add(walk(child, depth + 1))
+        return row.subtree
+
+    for root in children.get(None, []):
+        walk(root, 0)
+    return rows
+
+
+def _year(request, default: int) -> int:
+    try:
+        year = int(request.GET.get("year", ""))
+    except ValueError:
+        return default
+    return year if 2000 <= year <= 2100 else default
+
+
+@login_required
+def home(request):
+    """绩效看板 — the units the user may see as a tree, each with its figures and lights for a year."""
+    units = list(units_for_user(user=request.user).order_by("code"))
+    unit_ids = [u.pk for u in units]
+    years = sorted(set(GoalTable.objects.filter(unit_id__in=unit_ids).values_list("year", flat=True)), reverse=True)
+    year = _year(request, default=years[0] if years else timezone.localdate().year)
+    tables = scorecard_tables(unit_ids=unit_ids, year=year)
+    goal_tables_rescore_stale(tables=tables)
+    statuses, _ = statuses_for(tables=tables)
+    summaries = {pk: Summary() for pk in unit_ids}
+    for row in rollup_rows(unit_ids=unit_ids, year=year):
+        summaries[row.unit_id].add_row(row, light_of(statuses, row.pk))
+    overall = Summary()
+    for summary in summaries.values():
+        overall.add(summary)
+    return render(request, "kpi/scorecards/home.html", {
+        "year": year, "years": sorted({year, *years}, reverse=True), "rows": unit_tree(units, summaries),
+        "overall": overall,
+    })

@@ -1,0 +1,515 @@
+"""绩效自评 data — everything the official 项目支出绩效自评表 and 部门整体绩效自评表 need (domain.md §7).
+
+Built from approved values only: the official scores (Score / TableScore with official=True) of each
+goal table as of the latest date of the year with an approved report, after rescoring any table that
+is stale, so the figures are exactly the engine's. What is missing is listed (`missing`) and left as
+None: never shown as 0.
+
+- `table_evaluation(table=…)`        one table's `ProjectEvaluation` (the web download);
+- `unit_evaluation(unit=…, year=…)`  a unit's `UnitEvaluation`: every project table and the 部门整体 table;
+- `.as_json()`                       the JSON form of the `selfeval_report` command (decimals as strings).
+
+A fixed number of queries whatever the number of tables and indicators.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Max, Q
+
+from budgets.models import Unit, UnitBudget
+from kpi.formatting import plain_decimal
+from kpi.models import Actual, GoalTable, Indicator, Report, Score, TableScore
+
+EXECUTION_WEIGHT = Decimal("10")
+PROJECT_TITLE = "项目支出绩效自评表"
+UNIT_TITLE = "部门整体绩效自评表"
+NOT_APPLICABLE = "不适用"
+SUMMARY_NAMES = 5  # indicators named in the 实际完成情况 summary per kind; the rest are counted
+
+_CENT = Decimal("0.01")
+_BASIS = Decimal("0.0001")
+
+
+class NoTables(Exception):
+    """The unit has no goal table in that year (the message is in Chinese)."""
+
+
+@dataclass(frozen=True)
+class FundsRow:
+    """One row of the 项目资金（万元） block. Execution figures only on the total row, as on the official form."""
+
+    label: str
+    initial: Decimal | None  # 年初预算数
+    full_year: Decimal | None  # 全年预算数
+    executed: Decimal | None = None  # 全年执行数
+    weight: Decimal | None = None  # 分值 (10)
+    rate: Decimal | None = None  # 执行率, a fraction (0.5370 = 53.70 %)
+    points: Decimal | None = None  # 得分
+    is_total: bool = False
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    """One indicator row of the 自评表."""
+
+    level1: str
+    level2: str
+    name: str
+    target: str  # 年度指标值, as published
+    weight: Decimal  # 分值
+    actual: str | None  # 实际完成值 as shown (in the indicator's unit, 达成/未达成 or the grade); None: missing
+    points: Decimal | None  # 得分; None when missing or not applicable
+    explanation: str  # 偏差原因分析及改进措施 (for an indicator not applicable: the reason)
+    not_applicable: bool = False
+    score_explanation: str = ""  # the engine's one-line 计算说明
+    graded_achieved: bool = False  # graded 达成年度指标 (a score inside the band, not necessarily full marks)
+
+    @property
+    def missing(self) -> bool:
+        return not self.not_applicable and self.points is None
+
+    @property
+    def full_marks(self) -> bool:
+        return self.points is not None and self.points >= self.weight.quantize(_CENT)
+
+    @property
+    def achieved(self) -> bool:
+        """达到年度指标值: full marks, or graded 达成年度指标."""
+        return self.full_marks or (self.points is not None and self.graded_achieved)
+
+
+@dataclass
+class ProjectEvaluation:
+    """The 自评表 of one goal table: a project's, or the unit's 部门整体 one (project_name None)."""
+
+    table_id: int
+    scope: str
+    year: int
+    project_name: str | None
+    unit_name: str  # 实施单位
+    department_name: str  # 主管部门 (the unit's parent, or the unit itself)
+    as_of: dt.date | None  # the date of the official scores shown (latest approved report)
+    table_status: str
+    budget: Decimal | None  # 全年预算数
+    executed: Decimal | None  # 全年执行数
+    rate: Decimal | None
+    execution_points: Decimal | None
+    funds: list[FundsRow]
+    goal_expected: str  # 年度总体目标 · 预期目标
+    goal_actual: str  # 年度总体目标 · 实际完成情况 (generated)
+    indicators: list[IndicatorRow]
+    indicator_points: Decimal | None
+    total: Decimal | None
+    grade: str | None
+    policy_version: str
+    missing: list[str] = field(default_factory=list)
+    execution_weight: Decimal = EXECUTION_WEIGHT
+
+    @property
+    def is_unit_table(self) -> bool:
+        return self.scope == GoalTable.Scope.UNIT
+
+    @property
+    def title(self) -> str:
+        return UNIT_TITLE if self.is_unit_table else PROJECT_TITLE
+
+    @property
+    def label(self) -> str:
+        """How the table is named in lists: the project name, or “单位（部门整体）”."""
+        return self.project_name or f"{self.unit_name}（部门整体）"
+
+    @property
+    def full_points(self) -> Decimal:
+        """分值 of the whole table: execution plus every indicator's weight (100 for a well-formed table)."""
+        return self.execution_weight + sum((i.weight for i in self.indicators), Decimal("0"))
+
+    def as_json(self) -> dict:
+        return {
+            "project": self.project_name,
+            "execution": {
+                "budget": _money(self.budget),
+                "executed": _money(self.executed),
+                "rate": _rate(self.rate),
+                "score": _points(self.execution_points),
+            },
+            "indicators": [
+                {
+                    "level1": row.level1,
+                    "level2": row.level2,
+                    "name": row.name,
+                    "target": row.target,
+                    "actual": row.actual,
+                    "weight": _points(row.weight),
+                    "score": _points(row.points),
+                    # the engine's one-line 计算说明 (the form's 偏差原因分析 column is in the xlsx/pdf)
+                    "explanation": row.score_explanation or row.explanation,
+                }
+                for row in self.indicators
+            ],
+            "total": _points(self.total),
+            "grade": self.grade,
+            "missing": list(self.missing),
+        }
+
+
+@dataclass
+class UnitEvaluation:
+    """A unit's self-evaluation of a year: its project tables and its 部门整体 table (None when it has none)."""
+
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    department_name: str
+    year: int
+    projects: list[ProjectEvaluation]
+    unit_table: ProjectEvaluation | None
+
+    @property
+    def evaluations(self) -> list[ProjectEvaluation]:
+        """Every table: the 部门整体 table first, then the projects."""
+        return ([self.unit_table] if self.unit_table else []) + self.projects
+
+    @property
+    def missing(self) -> list[tuple[str, str]]:
+        """(table label, missing item) of every table, in table order: the cover sheet."""
+        return [(e.label, item) for e in self.evaluations for item in e.missing]
+
+    @property
+    def policy_version(self) -> str:
+        return "、".join(dict.fromkeys(e.policy_version for e in self.evaluations if e.policy_version))
+
+    @property
+    def projects_total(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+        """合计 of the project summary: (全年预算数, 全年执行数, 执行率); None where a project's figure is missing
+        (or, for the rate, where the budget is 0)."""
+        from kpi.scoring import score_execution
+
+        budgets = [e.budget for e in self.projects]
+        spent = [e.executed for e in self.projects]
+        budget = sum(budgets, Decimal("0")) if self.projects and None not in budgets else None
+        executed = sum(spent, Decimal("0")) if self.projects and None not in spent else None
+        return budget, executed, score_execution(budget=budget, executed=executed).rate
+
+    def as_json(self) -> dict:
+        return {
+            "unit": self.unit_name,
+            "year": self.year,
+            "projects": [e.as_json() for e in self.projects],
+            "unit_table": self.unit_table.as_json() if self.unit_table else None,
+        }
+
+
+# --- formatting ------------------------------------------------------------------------------------
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(_CENT, ROUND_HALF_UP))
+
+
+def _rate(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(_BASIS, ROUND_HALF_UP))
+
+
+def _points(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(_CENT, ROUND_HALF_UP))
+
+
+def percent_text(rate: Decimal | None) -> str | None:
+    """0.5370 → "53.70%"."""
+    return None if rate is None else f"{(rate * 100).quantize(_CENT, ROUND_HALF_UP)}%"
+
+
+def money_text(value: Decimal | None) -> str | None:
+    return _money(value)
+
+
+def points_text(value: Decimal | None) -> str | None:
+    return _points(value)
+
+
+# --- building ----------------------------------------------------------------------------------------
+
+def table_evaluation(*, table: GoalTable) -> ProjectEvaluation:
+    """The 自评表 of one goal table (rescored first when stale)."""
+    table = GoalTable.objects.select_related("unit__parent", "project").get(pk=table.pk)
+    return evaluations_build(tables=[table])[0]
+
+
+def unit_tables(*, unit: Unit, year: int) -> list[GoalTable]:
+    """The unit's goal tables of the year: the 部门整体 table first, then the projects by name."""
+    tables = list(
+        GoalTable.objects.filter(unit=unit, year=year).select_related("unit__parent", "project")
+    )
+    return sorted(tables, key=lambda t: (t.scope != GoalTable.Scope.UNIT, t.project.name if t.project_id else ""))
+
+
+def unit_evaluation(*, unit: Unit, year: int) -> UnitEvaluation:
+    """A unit's self-evaluation of the year; NoTables when it has no goal table that year."""
+    tables = unit_tables(unit=unit, year=year)
+    if not tables:
+        raise NoTables(f"{unit.name}（{unit.code}）{year} 年度没有绩效目标表，无法生成绩效自评表。")
+    evaluations = evaluations_build(tables=tables)
+    unit_table = next((e for e in evaluations if e.is_unit_table), None)
+    return UnitEvaluation(
+        unit_id=unit.pk,
+        unit_code=unit.code,
+        unit_name=unit.name,
+        department_name=_department_name(unit),
+        year=year,
+        projects=[e for e in evaluations if not e.is_unit_table],
+        unit_table=unit_table,
+    )
+
+
+def evaluations_build(*, tables: list[GoalTable]) -> list[ProjectEvaluation]:
+    """One evaluation per table, in the order given. The tables need `unit__parent` and `project` loaded."""
+    from kpi.services import goal_tables_rescore_stale, policies_by_table
+
+    if not tables:
+        return []
+    goal_tables_rescore_stale(tables=tables)
+    ids = [t.pk for t in tables]
+
+    approved_dates = dict(
+        Report.objects.filter(table_id__in=ids, status=Report.Status.APPROVED)
+        .order_by().values("table_id").annotate(latest=Max("as_of")).values_list("table_id", "latest")
+    )
+    totals_by_table: dict[int, dict[dt.date, TableScore]] = defaultdict(dict)
+    for total in TableScore.objects.filter(table_id__in=ids, official=True):
+        totals_by_table[total.table_id][total.as_of] = total
+    chosen: dict[int, tuple[dt.date | None, TableScore | None]] = {}
+    for table in tables:
+        by_date = totals_by_table.get(table.pk, {})
+        as_of = approved_dates.get(table.pk)
+        if as_of is None and by_date:
+            as_of = max(by_date)  # nothing approved yet: the latest official figures (execution only)
+        chosen[table.pk] = (as_of, by_date.get(as_of) if as_of else None)
+
+    scores: dict[int, Score] = {}
+    wanted = [Q(table_id=pk, as_of=as_of) for pk, (as_of, _) in chosen.items() if as_of is not None]
+    if wanted:
+        condition = wanted[0]
+        for q in wanted[1:]:
+            condition |= q
+        for score in Score.objects.filter(condition, official=True).select_related("actual"):
+            scores[score.indicator_id] = score
+
+    indicators_by_table: dict[int, list[Indicator]] = defaultdict(list)
+    for indicator in Indicator.objects.filter(table_id__in=ids).order_by("table_id", "order"):
+        indicators_by_table[indicator.table_id].append(indicator)
+
+    unscored = [i.pk for rows in indicators_by_table.values() for i in rows if not i.not_applicable
+                and i.pk not in scores]
+    entered: dict[int, list[tuple[dt.date, str]]] = defaultdict(list)
+    if unscored:
+        for indicator_id, as_of, status in Actual.objects.filter(indicator_id__in=unscored).exclude(
+            report__status=Report.Status.RETURNED
+        ).values_list("indicator_id", "as_of", "report__status"):
+            entered[indicator_id].append((as_of, status))
+
+    unit_budgets = {}
+    unit_keys = {(t.unit_id, t.year) for t in tables if not t.project_id}
+    if unit_keys:
+        for budget in UnitBudget.objects.filter(unit_id__in={u for u, _ in unit_keys}):
+            unit_budgets[(budget.unit_id, budget.year)] = budget
+
+    policies = None
+    if any(total is None for _, total in chosen.values()):
+        policies = policies_by_table(tables)
+
+    evaluations = []
+    for table in tables:
+        as_of, total = chosen[table.pk]
+        policy_version = total.policy_version if total else policies[table.pk].version
+        evaluations.append(_evaluation(
+            table=table, as_of=as_of, total=total, approved=table.pk in approved_dates,
+            indicators=indicators_by_table.get(table.pk, []), scores=scores, entered=entered,
+            unit_budget=unit_budgets.get((table.unit_id, table.year)), policy_version=policy_version,
+        ))
+    return evaluations
+
+
+def _department_name(unit: Unit) -> str:
+    return unit.parent.name if unit.parent_id else unit.name
+
+
+def _evaluation(*, table, as_of, total, approved, indicators, scores, entered, unit_budget,
+                policy_version) -> ProjectEvaluation:
+    missing: list[str] = []
+    if table.status == GoalTable.Status.DRAFT:
+        missing.append("绩效目标表尚未批复（仍为草稿）")
+    if not approved:
+        missing.append("尚无已审核的填报")
+    if not indicators:
+        missing.append("绩效目标表没有任何绩效指标")
+
+    budget, executed, rate, execution_points = _execution(table, total, unit_budget)
+    funds = _funds(table, unit_budget, budget, executed, rate, execution_points, missing)
+    if budget is not None and budget == 0:
+        missing.append("全年预算数为 0，预算执行率无法计算（执行率未定义，不计分）")
+    if executed is None:
+        when = f"截至 {as_of:%Y-%m-%d} " if as_of else ""
+        missing.append(f"缺少全年执行数（{when}未登记预算执行数），预算执行率无法计算")
+
+    rows = [_indicator_row(i, scores.get(i.pk), as_of, entered.get(i.pk, ()), missing) for i in indicators]
+    if total is None:
+        missing.append("尚无正式得分，总分和等级无法确定")
+
+    evaluation = ProjectEvaluation(
+        table_id=table.pk,
+        scope=table.scope,
+        year=table.year,
+        project_name=table.project.name if table.project_id else None,
+        unit_name=table.unit.name,
+        department_name=_department_name(table.unit),
+        as_of=as_of,
+        table_status=table.get_status_display(),
+        budget=budget,
+        executed=executed,
+        rate=rate,
+        execution_points=execution_points,
+        funds=funds,
+        goal_expected=table.overall_goal.strip(),
+        goal_actual="",
+        indicators=rows,
+        indicator_points=total.indicator_points if total else None,
+        total=total.total if total else None,
+        grade=total.grade if total else None,
+        policy_version=policy_version,
+        missing=missing,
+    )
+    evaluation.goal_actual = _goal_summary(evaluation)
+    return evaluation
+
+
+def _execution(table, total, unit_budget):
+    """(全年预算数, 全年执行数, 执行率, 得分) as the engine scored them."""
+    if total is not None:
+        return total.budget, total.executed, total.execution_rate, total.execution_points
+    if table.project_id:
+        budget = table.project.full_year_budget
+    else:
+        budget = unit_budget.full_year_budget if unit_budget else None
+    return budget, None, None, None
+
+
+def _funds(table, unit_budget, budget, executed, rate, points, missing) -> list[FundsRow]:
+    """The funds block: 年度资金总额 and its sources (a project's, or a unit's 财政资金 上级/本级 and 其他资金)."""
+    if table.project_id:
+        project = table.project
+        initial = project.budget_initial
+        sources = [("其中：本年财政拨款", project.fiscal), ("上年结转资金", project.carryover),
+                   ("其他资金", project.other)]
+    elif unit_budget is not None:
+        initial = unit_budget.total
+        sources = [("财政资金（上级安排）", unit_budget.fiscal_superior),
+                   ("财政资金（本级安排）", unit_budget.fiscal_local), ("其他资金", unit_budget.other)]
+    else:
+        missing.append("未登记部门年度预算（年初预算数、全年预算数）")
+        initial = None
+        sources = [("财政资金（上级安排）", None), ("财政资金（本级安排）", None), ("其他资金", None)]
+    adjusted = initial is not None and budget is not None and budget != initial
+    if adjusted:
+        # The adjusted total is known, its split over the sources is not: shown as missing, not guessed.
+        missing.append(f"全年预算数已调整（年初 {_money(initial)} 万元 → 全年 {_money(budget)} 万元），"
+                       "各资金来源的全年预算数未登记")
+    rows = [FundsRow("年度资金总额", initial, budget, executed, EXECUTION_WEIGHT, rate, points, is_total=True)]
+    rows += [FundsRow(label, value, None if adjusted else value) for label, value in sources]
+    return rows
+
+
+def _actual_text(actual: Actual, indicator: Indicator) -> str:
+    if actual.value is not None:
+        text = f"{plain_decimal(actual.value)}{indicator.unit}"
+        return f"{text}（{actual.grade}）" if actual.grade else text
+    if actual.met is not None:
+        return "达成" if actual.met else "未达成"
+    return actual.grade
+
+
+def _deviation_text(actual: Actual) -> str:
+    """偏差原因分析及改进措施, from the actual's deviation reason and rectification measures."""
+    parts = []
+    reason = actual.deviation_reason.strip()
+    if reason or actual.deviation_category:
+        category = f"（{actual.deviation_category}）" if actual.deviation_category else ""
+        parts.append(f"偏差原因{category}：{reason or '—'}")
+    measures = actual.rectification_measures.strip()
+    if measures:
+        parts.append(f"改进措施：{measures}")
+    return "；".join(parts)
+
+
+def _indicator_row(indicator, score, as_of, entered, missing) -> IndicatorRow:
+    base = {"level1": indicator.level1, "level2": indicator.level2, "name": indicator.name,
+            "target": indicator.target_raw, "weight": indicator.weight}
+    if indicator.not_applicable:
+        return IndicatorRow(**base, actual=NOT_APPLICABLE, points=None, not_applicable=True,
+                            explanation=f"不适用：{indicator.not_applicable_reason}")
+    if score is None or score.actual is None:
+        missing.append(f"指标“{indicator.name}”：{_why_missing(entered, as_of)}")
+        return IndicatorRow(**base, actual=None, points=None, explanation="")
+    actual = score.actual
+    explanation = _deviation_text(actual)
+    achieved = actual.grade == Actual.Grade.ACHIEVED
+    if not explanation:
+        if score.points < indicator.weight.quantize(_CENT) and not achieved:
+            missing.append(f"指标“{indicator.name}”：未达满分（{score.points}/{indicator.weight.quantize(_CENT)}），"
+                           "缺少偏差原因分析及改进措施")
+        elif {"over_target", "overachievement"} & set(score.flags or ()):
+            missing.append(f"指标“{indicator.name}”：超出年度指标值，缺少偏差原因分析")
+    return IndicatorRow(**base, actual=_actual_text(actual, indicator), points=score.points,
+                        explanation=explanation, score_explanation=score.explanation, graded_achieved=achieved)
+
+
+def _why_missing(entered, as_of) -> str:
+    if any(status == Report.Status.APPROVED and (as_of is None or date <= as_of) for date, status in entered):
+        return "已审核的实际完成值无法按当前指标值或赋分规则计分，需重新填报"
+    if entered:
+        return "实际完成值尚未审核通过，缺少已审核的实际完成值"
+    return "缺少实际完成值（未填报）"
+
+
+def _goal_summary(e: ProjectEvaluation) -> str:
+    """实际完成情况: a summary of the results, in Chinese, from the same figures as the table."""
+    sentences = []
+    if e.as_of:
+        sentences.append(f"截至 {e.as_of:%Y年%m月%d日}（已审核数据）")
+    else:
+        sentences.append("尚无已审核的填报")
+    if e.rate is not None:
+        sentences.append(f"全年执行数 {_money(e.executed)} 万元，预算执行率 {percent_text(e.rate)}")
+    elif e.budget is not None and e.budget == 0:
+        sentences.append("全年预算数为 0，预算执行率无法计算")
+    else:
+        sentences.append("尚无全年执行数")
+    head = "，".join(sentences) + "。"
+
+    applicable = [r for r in e.indicators if not r.not_applicable]
+    full = [r for r in applicable if r.achieved]
+    partial = [r for r in applicable if r.points is not None and not r.achieved]
+    absent = [r for r in applicable if r.missing]
+    na = [r for r in e.indicators if r.not_applicable]
+    if not e.indicators:
+        body = "没有绩效指标。"
+    else:
+        parts = [f"{len(e.indicators)} 项绩效指标中，{len(full)} 项达到年度指标值"]
+        if partial:
+            details = "；".join(f"{r.name}（实际 {r.actual}，年度指标值 {r.target}）" for r in partial[:SUMMARY_NAMES])
+            more = f"等 {len(partial)} 项" if len(partial) > SUMMARY_NAMES else ""
+            parts.append(f"{len(partial)} 项未完全达到：{details}{more}")
+        if absent:
+            names = "、".join(r.name for r in absent[:SUMMARY_NAMES])
+            more = f"等 {len(absent)} 项" if len(absent) > SUMMARY_NAMES else ""
+            parts.append(f"{len(absent)} 项缺少已审核的实际完成值：{names}{more}")
+        if na:
+            parts.append(f"{len(na)} 项不适用")
+        body = "，".join(parts) + "。"
+    if e.total is not None:
+        tail = f"自评得分 {e.total} 分，等级“{e.grade}”。"
+    else:
+        tail = "尚无正式得分。"
+    return head + body + tail

@@ -1,0 +1,392 @@
+"""The 绩效自评表 as PDF (fpdf2), printed like the official forms: A4 portrait, 15 mm margins, bordered
+cells, merged-looking header cells, the title centred, 第 X 页 共 Y 页 at the foot of every page.
+
+- `table_pdf(evaluation)`  one table's 自评表, then its 缺失项;
+- `unit_pdf(evaluation)`   a whole unit: a cover page listing every missing item, the 部门整体自评表
+  (with the summary of every project), then one 自评表 per project, each from a new page.
+
+The font is kpi/fonts/NotoSansSC-GB2312.otf, embedded (subset). A character outside it is drawn from
+Noto Sans CJK when that is installed (fpdf2 fallback font), else replaced by □: a report never fails
+over one rare character.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.enums import TableCellFillMode, VAlign, WrapMode
+from fpdf.fonts import FontFace
+
+from .data import NOT_APPLICABLE, UNIT_TITLE, ProjectEvaluation, UnitEvaluation, money_text, percent_text, points_text
+
+FONT = "NotoSansSC"
+FONT_PATH = Path(__file__).resolve().parents[1] / "fonts" / "NotoSansSC-GB2312.otf"
+FALLBACK = "NotoSansCJK"
+FALLBACK_PATH = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+FALLBACK_INDEX = 2  # the Simplified Chinese face of the collection (JP, KR, SC, TC, HK)
+REPLACEMENT = "□"
+
+# fontTools reports every font subset at INFO level: noise in a worker's or a command's log.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+
+MISSING = "缺失"
+NONE = "—"
+MARGIN = 15
+WIDTH = 180  # A4 (210 mm) less the margins
+LINE = 5.5  # mm per text line at 9 pt
+
+LABEL = FontFace(emphasis="BOLD", fill_color=(242, 242, 242))
+PLAIN = FontFace()
+RED = FontFace(color=(192, 0, 0))
+BOLD = FontFace(emphasis="BOLD")
+
+
+def table_pdf(evaluation: ProjectEvaluation, *, generated_at: dt.datetime | None = None) -> bytes:
+    """One table's 自评表 (PDF bytes), its missing items below it."""
+    def build(pdf):
+        _form(pdf, evaluation, generated_at=generated_at)
+        pdf.ln(4)
+        _missing_list(pdf, [(evaluation.label, item) for item in evaluation.missing], title="缺失项")
+
+    return _render(build)
+
+
+def unit_pdf(evaluation: UnitEvaluation, *, generated_at: dt.datetime | None = None) -> bytes:
+    """A whole unit (PDF bytes): cover with every missing item, 部门整体自评表, then every project's 自评表."""
+    def build(pdf):
+        _cover(pdf, evaluation, generated_at=generated_at)
+        _unit_form(pdf, evaluation, generated_at=generated_at)
+        for project in evaluation.projects:
+            _form(pdf, project, generated_at=generated_at)
+
+    return _render(build)
+
+
+# Layouts tried in turn: merged level cells; if a merged group (or a row) is taller than a page, every row
+# on its own; if a single row still is, long texts cut (the Excel file keeps them whole).
+ATTEMPTS = ((True, None), (False, None), (False, 300))
+
+
+def _render(build) -> bytes:
+    error = None
+    for merge, limit in ATTEMPTS:
+        pdf = _Pdf(merge=merge, limit=limit)
+        try:
+            build(pdf)
+        except ValueError as too_high:  # fpdf2: "The row with index … is too high …"
+            if "too high" not in str(too_high):
+                raise
+            error = too_high
+            continue
+        return bytes(pdf.output())
+    raise error
+
+
+# --- the document --------------------------------------------------------------------------------------
+
+class _Pdf(FPDF):
+    def __init__(self, *, merge: bool = True, limit: int | None = None):
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.merge = merge  # merge the cells of consecutive equal 一级/二级指标
+        self.limit = limit  # cut texts longer than this (None: never)
+        self.set_margins(MARGIN, MARGIN, MARGIN)
+        self.set_auto_page_break(True, margin=MARGIN + 3)
+        self.add_font(FONT, "", str(FONT_PATH))
+        self.add_font(FONT, "B", str(FONT_PATH))
+        self.has_fallback = FALLBACK_PATH.exists()
+        if self.has_fallback:
+            self.add_font(FALLBACK, "", str(FALLBACK_PATH), collection_font_number=FALLBACK_INDEX)
+            self.set_fallback_fonts([FALLBACK], exact_match=False)
+        self.alias_nb_pages("{nb}")
+        self.set_title("绩效自评表")
+        self.set_creator("Jixiao")
+        self.set_font(FONT, size=9)
+
+    def safe(self, text) -> str:
+        """The text with every character the fonts cannot draw replaced by □ (and tabs, controls cleaned)."""
+        text = "" if text is None else str(text)
+        if self.limit is not None and len(text) > self.limit:
+            text = text[: self.limit] + "…（全文见 Excel 版）"
+        return safe_text(text, fallback=self.has_fallback)
+
+    def footer(self):
+        self.set_y(-12)
+        self.set_font(FONT, size=8)
+        self.cell(0, 5, f"第 {self.page_no()} 页 共 {{nb}} 页", align="C")
+
+    def heading(self, title: str, subtitle: str) -> None:
+        self.set_font(FONT, "B", 16)
+        self.cell(0, 10, self.safe(title), align="C", new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FONT, size=10)
+        self.cell(0, 6, self.safe(subtitle), align="C", new_x="LMARGIN", new_y="NEXT")
+        self.ln(2)
+        self.set_font(FONT, size=9)
+
+    def grid(self, widths, *, headings=False, align="CENTER"):
+        return self.table(
+            col_widths=widths, width=WIDTH, align="LEFT", text_align=align, line_height=LINE,
+            first_row_as_headings=headings, headings_style=LABEL, borders_layout="ALL",
+            cell_fill_mode=TableCellFillMode.NONE, v_align=VAlign.M, padding=(1, 1.2), wrapmode=WrapMode.CHAR,
+        )
+
+
+@lru_cache(maxsize=4)
+def _codepoints(path: str, index: int = 0) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(path, fontNumber=index, lazy=True) if path.endswith(".ttc") else TTFont(path, lazy=True)
+    try:
+        return frozenset(font.getBestCmap())
+    finally:
+        font.close()
+
+
+def safe_text(text: str, *, fallback: bool) -> str:
+    drawable = _codepoints(str(FONT_PATH))
+    extra = _codepoints(str(FALLBACK_PATH), FALLBACK_INDEX) if fallback else frozenset()
+    out = []
+    for ch in text:
+        if ch == "\n":
+            out.append(ch)
+        elif ch == "\t":
+            out.append(" ")
+        elif ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0:
+            continue
+        elif ord(ch) in drawable or ord(ch) in extra:
+            out.append(ch)
+        else:
+            out.append(REPLACEMENT)
+    return "".join(out)
+
+
+# --- blocks -------------------------------------------------------------------------------------------
+
+def _cell(row, pdf, text, *, style=PLAIN, align=None, colspan=1, rowspan=1):
+    kwargs = {"style": style, "colspan": colspan, "rowspan": rowspan}
+    if align:
+        kwargs["align"] = align
+    row.cell(pdf.safe(text), **kwargs)
+
+
+def _number_cell(row, pdf, text: str | None, *, style=PLAIN):
+    if text is None:
+        _cell(row, pdf, MISSING, style=RED, align="CENTER")
+    else:
+        _cell(row, pdf, text, style=style, align="RIGHT")
+
+
+def _form(pdf: _Pdf, e: ProjectEvaluation, *, generated_at) -> None:
+    pdf.add_page()
+    pdf.heading(e.title, f"（{e.year} 年度）")
+    with pdf.grid((24, 66, 24, 66)) as grid:
+        if e.is_unit_table:
+            row = grid.row()
+            _cell(row, pdf, "部门名称", style=LABEL)
+            _cell(row, pdf, e.unit_name, align="LEFT")
+            _cell(row, pdf, "主管部门", style=LABEL)
+            _cell(row, pdf, e.department_name, align="LEFT")
+        else:
+            row = grid.row()
+            _cell(row, pdf, "项目名称", style=LABEL)
+            _cell(row, pdf, e.project_name, align="LEFT", colspan=3)
+            row = grid.row()
+            _cell(row, pdf, "主管部门", style=LABEL)
+            _cell(row, pdf, e.department_name, align="LEFT")
+            _cell(row, pdf, "实施单位", style=LABEL)
+            _cell(row, pdf, e.unit_name, align="LEFT")
+    _funds(pdf, e)
+    _goal(pdf, e)
+    _indicators(pdf, e)
+    _note(pdf, e, generated_at)
+
+
+def _funds(pdf: _Pdf, e: ProjectEvaluation) -> None:
+    label = "年度预算\n（万元）" if e.is_unit_table else "项目资金\n（万元）"
+    with pdf.grid((22, 40, 21, 21, 21, 13, 19, 23)) as grid:
+        row = grid.row()
+        _cell(row, pdf, label, style=LABEL, rowspan=len(e.funds) + 1)
+        for text in ("", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"):
+            _cell(row, pdf, text, style=LABEL)
+        for funds in e.funds:
+            row = grid.row()
+            _cell(row, pdf, funds.label, align="LEFT")
+            _number_cell(row, pdf, money_text(funds.initial))
+            _number_cell(row, pdf, money_text(funds.full_year))
+            if funds.is_total:
+                _number_cell(row, pdf, money_text(funds.executed))
+                _number_cell(row, pdf, points_text(funds.weight))
+                _number_cell(row, pdf, percent_text(funds.rate))
+                _number_cell(row, pdf, points_text(funds.points))
+            else:
+                for _ in range(4):
+                    _cell(row, pdf, NONE)
+
+
+def _goal(pdf: _Pdf, e: ProjectEvaluation) -> None:
+    with pdf.grid((22, 68, 90)) as grid:
+        row = grid.row()
+        _cell(row, pdf, "年度总体目标", style=LABEL, rowspan=2)
+        _cell(row, pdf, "预期目标", style=LABEL)
+        _cell(row, pdf, "实际完成情况", style=LABEL)
+        row = grid.row()
+        _cell(row, pdf, e.goal_expected or NONE, align="LEFT")
+        _cell(row, pdf, e.goal_actual, align="LEFT")
+
+
+INDICATOR_WIDTHS = (17, 19, 33, 21, 21, 14, 14, 41)
+
+
+def _indicators(pdf: _Pdf, e: ProjectEvaluation) -> None:
+    rows = e.indicators
+    if pdf.merge:
+        level1_spans = _spans([(r.level1,) for r in rows])
+        level2_spans = _spans([(r.level1, r.level2) for r in rows])
+    else:
+        level1_spans = level2_spans = {index: 1 for index in range(len(rows))}
+    with pdf.grid(INDICATOR_WIDTHS, headings=True) as grid:
+        heading = grid.row()
+        for text in ("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"):
+            _cell(heading, pdf, text)
+        for index, ind in enumerate(rows):
+            row = grid.row()
+            if index in level1_spans:
+                _cell(row, pdf, ind.level1, rowspan=level1_spans[index])
+            if index in level2_spans:
+                _cell(row, pdf, ind.level2, rowspan=level2_spans[index])
+            _cell(row, pdf, ind.name, align="LEFT")
+            _cell(row, pdf, ind.target)
+            if ind.actual is None:
+                _cell(row, pdf, MISSING, style=RED)
+            else:
+                _cell(row, pdf, ind.actual)
+            _number_cell(row, pdf, points_text(ind.weight))
+            if ind.not_applicable:
+                _cell(row, pdf, NOT_APPLICABLE)
+            else:
+                _number_cell(row, pdf, points_text(ind.points))
+            _cell(row, pdf, ind.explanation, align="LEFT")
+        row = grid.row()
+        _cell(row, pdf, "总分", style=LABEL, colspan=5)
+        _number_cell(row, pdf, points_text(e.full_points), style=BOLD)
+        _number_cell(row, pdf, points_text(e.total), style=BOLD)
+        _cell(row, pdf, f"等级：{e.grade or MISSING}", style=BOLD, align="LEFT")
+
+
+def _spans(keys: list[tuple]) -> dict[int, int]:
+    """{first row index: rows spanned} for runs of equal keys (a blank key is its own run)."""
+    spans, start = {}, 0
+    for index in range(1, len(keys) + 1):
+        if index == len(keys) or keys[index] != keys[start] or not keys[start][-1]:
+            spans[start] = index - start
+            start = index
+    return spans
+
+
+def _note(pdf: _Pdf, e: ProjectEvaluation, generated_at) -> None:
+    parts = [f"评分截至 {e.as_of:%Y-%m-%d}（已审核数据）" if e.as_of else "尚无已审核的填报",
+             f"评分政策：{e.policy_version}"]
+    if generated_at:
+        parts.append(f"生成时间：{generated_at:%Y-%m-%d %H:%M}")
+    if e.missing:
+        parts.append(f"缺失项 {len(e.missing)} 项")
+    pdf.ln(1)
+    pdf.set_font(FONT, size=7.5)
+    pdf.set_text_color(85, 85, 85)
+    pdf.multi_cell(WIDTH, 4, pdf.safe("；".join(parts)), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_font(FONT, size=9)
+
+
+def _unit_form(pdf: _Pdf, u: UnitEvaluation, *, generated_at) -> None:
+    e = u.unit_table
+    pdf.add_page()
+    pdf.heading(UNIT_TITLE, f"（{u.year} 年度）")
+    with pdf.grid((24, 66, 24, 66)) as grid:
+        row = grid.row()
+        _cell(row, pdf, "部门名称", style=LABEL)
+        _cell(row, pdf, u.unit_name, align="LEFT")
+        _cell(row, pdf, "主管部门", style=LABEL)
+        _cell(row, pdf, u.department_name, align="LEFT")
+    if e is not None:
+        _funds(pdf, e)
+        _goal(pdf, e)
+    _section(pdf, "项目支出绩效自评汇总")
+    with pdf.grid((50, 22, 22, 20, 22, 22, 22), headings=True) as grid:
+        heading = grid.row()
+        for text in ("项目名称", "全年预算数", "全年执行数", "执行率", "指标得分", "总分", "等级"):
+            _cell(heading, pdf, text)
+        for project in u.projects:
+            row = grid.row()
+            _cell(row, pdf, project.project_name, align="LEFT")
+            _number_cell(row, pdf, money_text(project.budget))
+            _number_cell(row, pdf, money_text(project.executed))
+            _number_cell(row, pdf, percent_text(project.rate))
+            _number_cell(row, pdf, points_text(project.indicator_points))
+            _number_cell(row, pdf, points_text(project.total))
+            if project.grade:
+                _cell(row, pdf, project.grade)
+            else:
+                _cell(row, pdf, MISSING, style=RED)
+        if not u.projects:
+            row = grid.row()
+            _cell(row, pdf, "本单位本年度没有项目支出绩效目标表。", colspan=7)
+        budget, spent, rate = u.projects_total
+        row = grid.row()
+        _cell(row, pdf, "合计", style=LABEL)
+        _number_cell(row, pdf, money_text(budget))
+        _number_cell(row, pdf, money_text(spent))
+        _number_cell(row, pdf, percent_text(rate))
+        for _ in range(3):
+            _cell(row, pdf, NONE)
+    _section(pdf, "部门整体绩效指标")
+    if e is None:
+        pdf.multi_cell(WIDTH, LINE, pdf.safe("本单位本年度没有部门整体绩效目标表。"), border=1,
+                       new_x="LMARGIN", new_y="NEXT")
+    else:
+        _indicators(pdf, e)
+        _note(pdf, e, generated_at)
+
+
+def _section(pdf: _Pdf, title: str) -> None:
+    pdf.ln(3)
+    pdf.set_font(FONT, "B", 10.5)
+    pdf.cell(0, 7, pdf.safe(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, size=9)
+
+
+def _cover(pdf: _Pdf, u: UnitEvaluation, *, generated_at) -> None:
+    pdf.add_page()
+    pdf.heading("绩效自评缺失项", f"{u.unit_name} · {u.year} 年度")
+    details = [f"主管部门：{u.department_name}", f"评分政策：{u.policy_version}"]
+    if generated_at:
+        details.append(f"生成时间：{generated_at:%Y-%m-%d %H:%M}")
+    tables = "、".join(e.label for e in u.evaluations)
+    details.append(f"自评表 {len(u.evaluations)} 张：{tables}")
+    pdf.multi_cell(WIDTH, LINE, pdf.safe("\n".join(details)), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    _missing_list(pdf, u.missing, title=None)
+
+
+def _missing_list(pdf: _Pdf, items: list[tuple[str, str]], *, title: str | None) -> None:
+    if title:
+        _section(pdf, title)
+    pdf.set_font(FONT, size=8.5)
+    pdf.multi_cell(WIDTH, 4.5, pdf.safe("以下各项在自评表中显示为“缺失”，不按 0 计；请补齐后重新生成。"),
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, size=9)
+    pdf.ln(1)
+    with pdf.grid((14, 56, 110), headings=True) as grid:
+        heading = grid.row()
+        for text in ("序号", "自评表", "缺失项"):
+            _cell(heading, pdf, text)
+        for number, (label, item) in enumerate(items, start=1):
+            row = grid.row()
+            _cell(row, pdf, str(number))
+            _cell(row, pdf, label, align="LEFT")
+            _cell(row, pdf, item, align="LEFT")
+        if not items:
+            row = grid.row()
+            _cell(row, pdf, "无缺失项。", colspan=3)

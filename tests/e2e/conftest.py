@@ -1,0 +1,30 @@
+"""A real browser (Debian's Chromium, driven by Playwright) against the live test server."""
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = os.environ.get("JIXIAO_CHROMIUM", "/usr/bin/chromium")
+# As this workplace's machines need them: no background networking, no sandbox as root, fresh profile.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser_page(monkeypatch, tmp_path):
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM}: install Debian's chromium package (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls stay synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(accept_downloads=True, locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
