@@ -206,7 +206,7 @@ def _read_actual_values(row: _ActualRow, cells: dict, *, errors: _Errors) -> Non
     indicator, number = row.indicator, row.number
     raw_value, raw_grade, raw_points = cells.get("实际完成值"), cells.get("等级"), cells.get("得分")
     row.deviation_reason = _text(cells.get("偏差原因"))
-    mode = _entry_mode(indicator)
+    mode = indicator.entry_mode
     if mode == "grade":
         # 实际完成值 of a graded indicator is descriptive at most: the grade and its points are what count.
         grade = _text(raw_grade)
@@ -235,15 +235,6 @@ def _read_actual_values(row: _ActualRow, cells: dict, *, errors: _Errors) -> Non
                            f"{_unit_hint(indicator.unit)}，不能填“{_text(raw_value)}”。")
         return
     row.value = _number(raw_value, label="实际完成值", unit=indicator.unit, number=number, errors=errors)
-
-
-def _entry_mode(indicator: Indicator) -> str:
-    """As on the report page: 达成/未达成 for deadlines and 直接赋分, a grade for graded or 定性, else a number."""
-    if indicator.target_kind == Kind.DEADLINE or indicator.rule == scoring.Rule.DIRECT:
-        return "met"
-    if indicator.rule == scoring.Rule.GRADED or indicator.target_kind == Kind.QUALITATIVE:
-        return "grade"
-    return "number"
 
 
 def _standing_actuals(rows: list[_ActualRow]) -> dict[tuple[int, dt.date], Actual]:

@@ -8,19 +8,9 @@ from django import forms
 from . import scoring
 from .models import Actual, Indicator
 from .monitoring import Light, indicator_light
-from .targets import Kind
 
 MET_CHOICES = [("", "—"), ("1", "达成"), ("0", "未达成")]
 OFF_TRACK = (Light.RED, Light.YELLOW)
-
-
-def entry_mode(indicator: Indicator) -> str:
-    """How an indicator's actual is entered: a number, 达成/未达成, or a grade with points."""
-    if indicator.target_kind == Kind.DEADLINE or indicator.rule == scoring.Rule.DIRECT:
-        return "met"
-    if indicator.rule == scoring.Rule.GRADED or indicator.target_kind == Kind.QUALITATIVE:
-        return "grade"
-    return "number"
 
 
 def grade_bands(weight: Decimal) -> list[tuple[str, str]]:
@@ -53,7 +43,7 @@ class IndicatorEntryForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.indicator = indicator
         self.month = month
-        self.mode = entry_mode(indicator)
+        self.mode = indicator.entry_mode
         unit = f"（{indicator.unit}）" if indicator.unit else ""
         if self.mode == "number":
             self.fields["value"] = forms.DecimalField(

@@ -190,6 +190,16 @@ class Indicator(models.Model):
         return f"{self.level1}/{self.level2}/{self.name}"
 
     @property
+    def entry_mode(self) -> str:
+        """How its actual is entered (form, bulk import): "met" (达成/未达成) for deadlines and 直接赋分,
+        "grade" (等级 + 得分) for 按评判等级赋分 and 定性 targets, else "number" in the indicator's unit."""
+        if self.target_kind == Kind.DEADLINE or self.rule == scoring.Rule.DIRECT:
+            return "met"
+        if self.rule == scoring.Rule.GRADED or self.target_kind == Kind.QUALITATIVE:
+            return "grade"
+        return "number"
+
+    @property
     def target(self):
         """The parsed target as the scoring engine wants it."""
         from .formatting import tidy_decimal

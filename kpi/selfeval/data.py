@@ -156,6 +156,15 @@ class ProjectEvaluation:
         }
 
 
+def note_parts(e: ProjectEvaluation, generated_at) -> list[str]:
+    """The small print under each form (as of when, which policy, when generated, how many items missing)."""
+    parts = [f"评分截至 {e.as_of:%Y-%m-%d}（已审核数据）" if e.as_of else "尚无已审核的填报",
+             f"评分政策：{e.policy_version}"]
+    if generated_at:
+        parts.append(f"生成时间：{generated_at:%Y-%m-%d %H:%M}")
+    return parts
+
+
 @dataclass
 class UnitEvaluation:
     """A unit's self-evaluation of a year: its project tables and its 部门整体 table (None when it has none)."""

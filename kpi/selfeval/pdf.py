@@ -20,7 +20,16 @@ from fpdf import FPDF
 from fpdf.enums import TableCellFillMode, VAlign, WrapMode
 from fpdf.fonts import FontFace
 
-from .data import NOT_APPLICABLE, UNIT_TITLE, ProjectEvaluation, UnitEvaluation, money_text, percent_text, points_text
+from .data import (
+    NOT_APPLICABLE,
+    UNIT_TITLE,
+    ProjectEvaluation,
+    UnitEvaluation,
+    money_text,
+    note_parts,
+    percent_text,
+    points_text,
+)
 
 FONT = "NotoSansSC"
 FONT_PATH = Path(__file__).resolve().parents[1] / "fonts" / "NotoSansSC-GB2312.otf"
@@ -286,10 +295,7 @@ def _spans(keys: list[tuple]) -> dict[int, int]:
 
 
 def _note(pdf: _Pdf, e: ProjectEvaluation, generated_at) -> None:
-    parts = [f"评分截至 {e.as_of:%Y-%m-%d}（已审核数据）" if e.as_of else "尚无已审核的填报",
-             f"评分政策：{e.policy_version}"]
-    if generated_at:
-        parts.append(f"生成时间：{generated_at:%Y-%m-%d %H:%M}")
+    parts = note_parts(e, generated_at)
     if e.missing:
         parts.append(f"缺失项 {len(e.missing)} 项")
     pdf.ln(1)

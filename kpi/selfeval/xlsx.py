@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .data import NOT_APPLICABLE, PROJECT_TITLE, UNIT_TITLE, ProjectEvaluation, UnitEvaluation
+from .data import NOT_APPLICABLE, PROJECT_TITLE, UNIT_TITLE, ProjectEvaluation, UnitEvaluation, note_parts
 
 MISSING = "缺失"
 NONE = "—"  # a cell the official form leaves empty (execution figures of the source rows)
@@ -256,10 +256,7 @@ class _Form:
         self.row += 1
 
     def note(self, e: ProjectEvaluation, generated_at) -> None:
-        parts = [f"评分截至 {e.as_of:%Y-%m-%d}（已审核数据）" if e.as_of else "尚无已审核的填报",
-                 f"评分政策：{e.policy_version}"]
-        if generated_at:
-            parts.append(f"生成时间：{generated_at:%Y-%m-%d %H:%M}")
+        parts = note_parts(e, generated_at)
         if e.missing:
             parts.append(f"缺失项 {len(e.missing)} 项，见“{COVER_TITLE}”")
         self.merged(self.row, 1, NCOLS, "；".join(parts), font=_NOTE_FONT, align=_LEFT, border=False)
