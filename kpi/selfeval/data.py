@@ -292,9 +292,9 @@ def evaluations_build(*, tables: list[GoalTable]) -> list[ProjectEvaluation]:
     chosen: dict[int, tuple[dt.date | None, TableScore | None]] = {}
     for table in tables:
         by_date = totals_by_table.get(table.pk, {})
-        as_of = approved_dates.get(table.pk)
-        if as_of is None and by_date:
-            as_of = max(by_date)  # nothing approved yet: the latest official figures (execution only)
+        # The latest official figures, as the scorecard shows them: every approved actual up to then and the
+        # latest 执行数 (a later execution figure counts even if no report was approved after it).
+        as_of = max(by_date) if by_date else approved_dates.get(table.pk)
         chosen[table.pk] = (as_of, by_date.get(as_of) if as_of else None)
 
     scores: dict[int, Score] = {}

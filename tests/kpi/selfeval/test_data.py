@@ -100,13 +100,15 @@ def test_stale_tables_are_rescored_before_reporting(world):
     assert not GoalTable.objects.get(pk=world.table.pk).is_stale
 
 
-def test_the_latest_approved_date_is_used(world):
-    """A later report that is only submitted changes nothing; once approved, its date is the one shown."""
+def test_only_approved_values_count_at_the_latest_date(world):
+    """A later report that is only submitted changes no value (its date is scored with approved values only);
+    once approved, its values count."""
     services.actual_record(indicator=world.indicators[4], as_of=OCTOBER, value=Decimal("95"), user=world.lead)
     october = Report.objects.get(table=world.table, as_of=OCTOBER)
     services.report_submit(report=october)
     e = table_evaluation(table=world.table)
-    assert e.as_of == JULY and e.indicators[4].points is None
+    assert e.as_of == OCTOBER and e.indicators[4].points is None
+    assert e.indicators[0].points == Decimal("24.00")
     assert "指标“参训人员满意度”：实际完成值尚未审核通过，缺少已审核的实际完成值" in e.missing
     services.report_approve(report=october)
     e = table_evaluation(table=world.table)
