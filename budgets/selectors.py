@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
+from kpi.formatting import plain_decimal
+
 from .models import Project, Role, Unit, UnitMembership
 
 
@@ -330,7 +332,7 @@ def _display(record, name: str, value, labels: dict) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+        return plain_decimal(value)
     if isinstance(value, dt.datetime):
         return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
     if isinstance(value, dt.date):

@@ -25,6 +25,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
 from budgets.models import BudgetExecution, Project, Unit
+from kpi.formatting import plain_decimal
 from budgets.services import ensure_year_open, execution_record
 
 from . import scoring
@@ -511,7 +512,7 @@ def _xlsx_cell(cell):
         # Excel shows 15 significant digits: 96.49999999999999 left by a formula is the 96.5 on screen.
         number = Decimal(format(value, ".15g")) if isinstance(value, float) else Decimal(value)
         if "%" in (getattr(cell, "number_format", "") or ""):
-            return format((number * 100).normalize(), "f") + "%"
+            return plain_decimal(number * 100) + "%"
         return number
     return str(value)
 
@@ -542,7 +543,7 @@ def _text(cell) -> str:
     if isinstance(cell, bool):
         return "是" if cell else "否"
     if isinstance(cell, Decimal):
-        return format(cell.normalize(), "f")
+        return plain_decimal(cell)
     if isinstance(cell, dt.date):
         return f"{cell:%Y-%m-%d}"
     return str(cell).strip()

@@ -31,6 +31,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from kpi.formatting import plain_decimal
+
 from .parsed import PROJECT, UNIT, NotADisclosure, ParsedDocument, ParsedIndicator, ParsedTable
 
 PROJECT_TITLE = "项目支出绩效目标表"
@@ -731,17 +733,9 @@ def _text(cell) -> str:
     if isinstance(value, (int, float, Decimal)):
         number = Decimal(str(value))
         if "%" in fmt:
-            return _plain(number * 100) + "%"
-        return _plain(number)
+            return plain_decimal(number * 100) + "%"
+        return plain_decimal(number)
     return str(value).strip()
-
-
-def _plain(number: Decimal) -> str:
-    if not number.is_finite():
-        return str(number)
-    if number == number.to_integral_value():
-        return str(int(number))
-    return format(number.normalize(), "f")
 
 
 def _decimal(cell):
