@@ -87,11 +87,8 @@ def execution_record(
 ) -> BudgetExecution:
     """Record cumulative 执行数 as of a date for a project (or, with only unit and year, the whole unit).
 
-    The affected goal tables are rescored after commit.
+    What depends on it (the goal tables' scores) is the caller's to refresh: see kpi.reports.services.
     """
-    from kpi.models import GoalTable
-    from kpi.services import goal_tables_rescore_soon
-
     if project is None and (unit is None or year is None):
         raise ValidationError("请指定项目，或同时指定预算单位和年度。")
     unit = project.unit if project else unit
@@ -106,10 +103,6 @@ def execution_record(
     execution.full_clean()
     execution._history_user = user
     execution.save()
-    tables = GoalTable.objects.filter(project=project) if project else GoalTable.objects.filter(
-        unit=unit, year=year, scope=GoalTable.Scope.UNIT
-    )
-    goal_tables_rescore_soon(table_ids=tables.values_list("pk", flat=True))
     return execution
 
 
@@ -135,99 +128,32 @@ def project_budget_adjust(
     project.full_clean()
     project._history_user = user
     project.save(update_fields=["budget_adjusted", "adjustment_reason"])
-    from kpi.models import GoalTable
-    from kpi.services import goal_tables_rescore_soon
-
-    goal_tables_rescore_soon(table_ids=GoalTable.objects.filter(project=project).values_list("pk", flat=True))
     return project
 
 
-# --- year closing (关账), project leads -------------------------------------------------------------
+# --- the year's state (关账), project leads ---------------------------------------------------------
 
-YEAR_CLOSE_REASON = "年度关账"  # the change reason of the goal-table history records a year close writes
 CHANGE_REASON_MAX = 100  # simple-history's history_change_reason is a CharField(100)
 
 
-@transaction.atomic
-def unit_year_close(*, unit: Unit, year: int, user: AbstractBaseUser | None) -> UnitYear:
-    """关账: make a unit's year read-only and close its goal tables.
-
-    Each table closed here gets a history record with the reason YEAR_CLOSE_REASON; reopening the year
-    reads the record before it to give each table back the status it had. Tables that were already
-    closed are left alone (and so stay closed on reopening).
-    """
-    from kpi.models import GoalTable
-
-    unit_year = UnitYear.objects.select_for_update().filter(unit=unit, year=year).first()
-    if unit_year is not None and unit_year.closed:
-        raise ValidationError(f"{unit.name} {year} 年度已经关账，不能重复关账。")
-    unit_year = unit_year or UnitYear(unit=unit, year=year)
-    # order_by("pk"): the default ordering joins the nullable project, which FOR UPDATE cannot lock.
-    for table in GoalTable.objects.select_for_update().filter(unit=unit, year=year).exclude(
-        status=GoalTable.Status.CLOSED
-    ).order_by("pk"):
-        table.status = GoalTable.Status.CLOSED
-        table.full_clean()
-        table._history_user = user
-        table._change_reason = YEAR_CLOSE_REASON
-        table.save(update_fields=["status"])
-    unit_year.closed = True
-    unit_year.changed_by = user
-    unit_year.reason = ""
-    unit_year.full_clean()
-    unit_year._history_user = user
-    unit_year._change_reason = "关账"
-    unit_year.save()
-    return unit_year
+def unit_year_for_update(*, unit: Unit, year: int) -> UnitYear:
+    """The unit's year row, locked for the rest of the transaction (a new, unsaved one if never closed)."""
+    return UnitYear.objects.select_for_update().filter(unit=unit, year=year).first() or UnitYear(unit=unit, year=year)
 
 
-@transaction.atomic
-def unit_year_reopen(*, unit: Unit, year: int, user: AbstractBaseUser | None, reason: str) -> UnitYear:
-    """Reopen a closed year with a written reason; the goal tables the close closed get their status back."""
-    from kpi.models import GoalTable
-
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "重新开放年度时必须填写原因。"})
-    unit_year = UnitYear.objects.select_for_update().filter(unit=unit, year=year).first()
-    if unit_year is None or not unit_year.closed:
-        raise ValidationError(f"{unit.name} {year} 年度尚未关账，无需重新开放。")
-    tables = {
-        t.pk: t
-        for t in GoalTable.objects.select_for_update().filter(unit=unit, year=year, status=GoalTable.Status.CLOSED)
-        .order_by("pk")
-    }
-    for table_id, status in _statuses_before_year_close(table_ids=list(tables)).items():
-        table = tables[table_id]
-        table.status = status
-        table.full_clean()
-        table._history_user = user
-        table._change_reason = reason[:CHANGE_REASON_MAX]
-        table.save(update_fields=["status"])
-    unit_year.closed = False
+def unit_year_set_closed(
+    *, unit_year: UnitYear, closed: bool, user: AbstractBaseUser | None, reason: str = ""
+) -> UnitYear:
+    """Record that the year is now closed (关账) or open again; a reopening keeps its reason in full, and the
+    history record keeps its first CHANGE_REASON_MAX characters."""
+    unit_year.closed = closed
     unit_year.changed_by = user
     unit_year.reason = reason
     unit_year.full_clean()
     unit_year._history_user = user
-    unit_year._change_reason = reason[:CHANGE_REASON_MAX]  # the full reason is in unit_year.reason
+    unit_year._change_reason = (reason or ("关账" if closed else "重新开放"))[:CHANGE_REASON_MAX]
     unit_year.save()
     return unit_year
-
-
-def _statuses_before_year_close(*, table_ids: list[int]) -> dict[int, str]:
-    """Per closed table whose latest history record is a year close, the status of the record before it."""
-    from kpi.models import GoalTable
-
-    records: dict[int, list] = {}
-    for record in GoalTable.history.filter(id__in=table_ids).order_by("id", "-history_date", "-history_id").only(
-        "id", "status", "history_change_reason", "history_date"
-    ):
-        records.setdefault(record.id, []).append(record)
-    restored = {}
-    for table_id, (latest, *older) in records.items():
-        if latest.history_change_reason == YEAR_CLOSE_REASON and older:
-            restored[table_id] = older[0].status
-    return restored
 
 
 @transaction.atomic
@@ -241,8 +167,7 @@ def project_assign_lead(
     if lead is not None and not UnitMembership.objects.filter(
         user=lead, unit_id=project.unit_id, role=Role.LEAD
     ).exists():
-        name = lead.get_full_name() or lead.get_username()
-        raise ValidationError({"lead": f"“{name}”不是{project.unit.name}的项目负责人，请先为其授予项目负责人角色。"})
+        raise ValidationError({"lead": f"所选用户不是{project.unit.name}的项目负责人，请先为其授予项目负责人角色。"})
     if project.lead_id == (lead.pk if lead else None):
         return project
     project.lead = lead
@@ -266,10 +191,4 @@ def unit_budget_adjust(
     budget.full_clean()
     budget._history_user = user
     budget.save()
-    from kpi.models import GoalTable
-    from kpi.services import goal_tables_rescore_soon
-
-    goal_tables_rescore_soon(
-        table_ids=GoalTable.objects.filter(unit=unit, year=year, scope=GoalTable.Scope.UNIT).values_list("pk", flat=True)
-    )
     return budget

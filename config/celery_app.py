@@ -7,4 +7,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 app = Celery("jixiao")
 # Every Celery setting lives in Django settings with a CELERY_ prefix.
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# Each feature package of kpi keeps its own tasks module.
+app.autodiscover_tasks(["kpi.rescoring", "kpi.importers", "kpi.reminders", "kpi.selfeval"])

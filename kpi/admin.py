@@ -15,21 +15,42 @@ from .models import (
 )
 
 
+ADMIN_SOURCE = "管理后台"  # the source an IndicatorChange made here records
+
+
 class IndicatorInline(admin.TabularInline):
     model = Indicator
     extra = 0
     fields = ("order", "level1", "level2", "name", "target_raw", "target_kind", "unit", "weight", "rule",
-              "not_applicable")
-    readonly_fields = ("target_kind",)
+              "not_applicable", "not_applicable_reason")
+    # Parsed from 指标值 on every save (kpi.goals.services.indicator_update): never edited by hand.
+    readonly_fields = ("target_kind", "unit")
 
 
 @admin.register(GoalTable)
 class GoalTableAdmin(admin.ModelAdmin):
+    """Edits go through the services: the history records who, the indicators' targets are parsed again,
+    target changes are kept as IndicatorChange, and the table is rescored."""
+
     list_display = ("__str__", "scope", "unit", "year", "status", "scored_at")
     list_filter = ("scope", "status", "year", "unit")
     search_fields = ("project__name", "unit__name")
     list_select_related = ("unit", "project")
+    readonly_fields = ("changed_at", "scored_at")
     inlines = [IndicatorInline]
+
+    def save_model(self, request, obj, form, change):
+        from .goals.services import goal_table_update
+
+        goal_table_update(table=obj, user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        from .goals.services import indicator_delete, indicator_update
+
+        for indicator in formset.save(commit=False):
+            indicator_update(indicator=indicator, user=request.user, source=ADMIN_SOURCE)
+        for indicator in formset.deleted_objects:
+            indicator_delete(indicator=indicator, user=request.user)
 
 
 @admin.register(Indicator)
@@ -38,6 +59,23 @@ class IndicatorAdmin(admin.ModelAdmin):
     list_filter = ("target_kind", "rule", "level1")
     search_fields = ("name", "table__project__name")
     list_select_related = ("table__unit", "table__project")
+    readonly_fields = ("target_kind", "target_value", "target_upper", "unit", "target_flags")
+
+    def save_model(self, request, obj, form, change):
+        from .goals.services import indicator_update
+
+        indicator_update(indicator=obj, user=request.user, source=ADMIN_SOURCE)
+
+    def delete_model(self, request, obj):
+        from .goals.services import indicator_delete
+
+        indicator_delete(indicator=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        from .goals.services import indicator_delete
+
+        for indicator in queryset:
+            indicator_delete(indicator=indicator, user=request.user)
 
 
 @admin.register(Report)
@@ -91,7 +129,7 @@ class ScoringPolicyAdmin(admin.ModelAdmin):
     list_display = ("name", "year", "region", "reverse_formula", "satisfaction_floor", "version")
 
     def save_model(self, request, obj, form, change):
-        from .services import scoring_policy_save
+        from .rescoring.services import scoring_policy_save
 
         scoring_policy_save(policy=obj)
 

@@ -1,7 +1,7 @@
 """Template context every page needs (the navigation bar)."""
 from django.utils.functional import SimpleLazyObject
 
-from budgets.selectors import units_administered_by, units_for_user
+from kpi import permissions
 
 
 def navigation(request):
@@ -11,6 +11,6 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"can_import": False, "can_see_scorecards": False}
     return {
-        "can_import": SimpleLazyObject(lambda: units_administered_by(user=user).exists()),
-        "can_see_scorecards": SimpleLazyObject(lambda: units_for_user(user=user).exists()),
+        "can_import": SimpleLazyObject(lambda: permissions.can_import(user)),
+        "can_see_scorecards": SimpleLazyObject(lambda: permissions.can_see_scorecards(user)),
     }

@@ -1,5 +1,14 @@
-"""How numbers are shown: plain decimals without exponent or trailing zeros (80, 4.33, 485.71)."""
-from decimal import Decimal
+"""How numbers and people are shown, everywhere (pages, exports, e-mails). Pure Python, no Django.
+
+- `plain_decimal`: 80, 4.33, 485.71 — no exponent, no storage zeros;
+- `percent_text`: a fraction as a percentage with two places (0.9321 → "93.21%");
+- `person_name`: a person as Chinese users write a name, family name first and no space ("王芳").
+"""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+_CENT = Decimal("0.01")
 
 
 def plain_decimal(value: Decimal | None) -> str | None:
@@ -17,3 +26,23 @@ def tidy_decimal(value: Decimal | None) -> Decimal | None:
     if value == value.to_integral_value():
         return value.quantize(Decimal(1))
     return value.normalize()
+
+
+def percent_text(fraction: Decimal | float | str | None) -> str | None:
+    """0.4321 → "43.21%" (ROUND_HALF_UP); None (an undefined or missing rate) → None."""
+    if fraction is None or fraction == "":
+        return None
+    return f"{(Decimal(fraction) * 100).quantize(_CENT, ROUND_HALF_UP)}%"
+
+
+def person_name(user) -> str:
+    """A user's name, family name first ("王芳", never "芳 王"); the login name when no name is set.
+
+    Takes any object with `last_name`, `first_name` and `get_username()` (Django's user model).
+    """
+    if user is None:
+        return ""
+    last, first = (user.last_name or "").strip(), (user.first_name or "").strip()
+    if last and first and (last + first).isascii():
+        return f"{first} {last}"  # a Latin name keeps its own order and space
+    return f"{last}{first}" or user.get_username()

@@ -271,8 +271,21 @@ class Report(models.Model):
         return f"{self.table} 截至 {self.as_of:%Y-%m-%d}（{self.get_status_display()}）"
 
 
+class ActualQuerySet(models.QuerySet):
+    def that_count(self):
+        """The actuals that count: every one but those of returned (已退回) reports. Approved ones make the
+        official scores; drafts and submitted ones count provisionally."""
+        return self.exclude(report__status=Report.Status.RETURNED)
+
+    def approved(self):
+        """The actuals of approved (已审核) reports: what official scores and the 自评表 use."""
+        return self.filter(report__status=Report.Status.APPROVED)
+
+
 class Actual(models.Model):
     """实际完成值 — what an indicator achieved by `as_of` (year-to-date). Append-only: a correction is a new row."""
+
+    objects = ActualQuerySet.as_manager()
 
     class Grade(models.TextChoices):
         ACHIEVED = scoring.Grade.ACHIEVED.value, scoring.Grade.ACHIEVED.value
@@ -478,6 +491,7 @@ class ImportJob(models.Model):
     unit_name = models.CharField("预算单位", max_length=200, blank=True)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PREVIEW)
     total_tables = models.PositiveIntegerField("目标表数", default=0)
+    preview = models.JSONField("导入预览", default=dict, blank=True, help_text="上传时计算一次：每张目标表导入后会如何")
     summary = models.JSONField("导入结果", default=list, blank=True)
     error = models.TextField("错误", blank=True)
     created_by = models.ForeignKey(

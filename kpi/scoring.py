@@ -33,6 +33,8 @@ from kpi.targets import Kind
 
 __all__ = [
     "DEFAULT_POLICY",
+    "EXECUTION_WEIGHT",
+    "GradeBand",
     "ExecutionScore",
     "Grade",
     "IndicatorScore",
@@ -43,6 +45,7 @@ __all__ = [
     "TableItem",
     "TableTotal",
     "default_rule_for",
+    "grade_band",
     "grade_for",
     "score_execution",
     "score_indicator",
@@ -65,6 +68,22 @@ class Grade(StrEnum):
     ACHIEVED = "达成年度指标"  # [0.8w, w]
     PARTIAL = "部分达成年度指标并具有一定效果"  # [0.6w, 0.8w)
     FAILED = "未达成年度指标且效果较差"  # [0, 0.6w)
+
+
+# 预算执行率 is worth 10 points of 100; the indicators share the other 90 (domain.md §1, §4).
+EXECUTION_WEIGHT = Decimal(10)
+
+
+class GradeBand(NamedTuple):
+    """The points a grade allows for a weight: [low, high] when `closed`, else [low, high)."""
+
+    low: Decimal
+    high: Decimal
+    closed: bool
+
+    def text(self) -> str:
+        """"[8.00, 10.00]" or "[6.00, 8.00)", as shown beside the input and in explanations."""
+        return f"[{self.low.quantize(_CENT, _HALF_UP)}, {self.high.quantize(_CENT, _HALF_UP)}{']' if self.closed else ')'}"
 
 
 class ReverseFormula(StrEnum):
@@ -478,28 +497,31 @@ def _score_graded(actual, weight, grade, points) -> IndicatorScore:
     if points is None:
         raise ScoringError(f"按评判等级赋分需要填写得分（等级“{g.value}”）。")
     value = _checked_number(points, "评判得分")
-    if g is Grade.ACHIEVED:
-        low, high, closed = weight * Decimal("0.8"), weight, True
-    elif g is Grade.PARTIAL:
-        low, high, closed = weight * Decimal("0.6"), weight * Decimal("0.8"), False
-    else:
-        low, high, closed = _ZERO, weight * Decimal("0.6"), False
+    low, high, closed = band = grade_band(g, weight)
     p = _cap(value, weight) if value > 0 else _ZERO_POINTS
     # An open band is checked on the rounded points too: 7.995 in [6, 8) would be stored as 8.00.
     if value < low or value > high or (not closed and (value == high or p >= high)):
-        raise ScoringError(f"得分 {points} 超出等级“{g.value}”的分值范围 {_band_text(low, high, closed)}。")
+        raise ScoringError(f"得分 {points} 超出等级“{g.value}”的分值范围 {band.text()}。")
     ratio = (p / weight).quantize(_BASIS, _HALF_UP) if weight else None
-    return IndicatorScore(p, ratio, f"按评判等级赋分：{g.value}，得分 {p}（范围 {_band_text(low, high, closed)}）",
-                          _NO_FLAGS)
+    return IndicatorScore(p, ratio, f"按评判等级赋分：{g.value}，得分 {p}（范围 {band.text()}）", _NO_FLAGS)
 
 
-def _band_text(low: Decimal, high: Decimal, closed: bool) -> str:
-    return f"[{low.quantize(_CENT, _HALF_UP)}, {high.quantize(_CENT, _HALF_UP)}{']' if closed else ')'}"
+_BAND_SHARES = {
+    Grade.ACHIEVED: (Decimal("0.8"), _ONE, True),
+    Grade.PARTIAL: (Decimal("0.6"), Decimal("0.8"), False),
+    Grade.FAILED: (_ZERO, Decimal("0.6"), False),
+}
+
+
+def grade_band(grade: Grade | str, weight: Decimal) -> GradeBand:
+    """The band of points a grade allows (domain.md §3): 达成 [0.8w, w], 部分达成 [0.6w, 0.8w), 未达成 [0, 0.6w)."""
+    low, high, closed = _BAND_SHARES[Grade(grade)]
+    return GradeBand(weight * low, weight * high, closed)
 
 
 # --- budget execution, table total, grade ---------------------------------------------------------
 
-def score_execution(*, budget, executed, weight=Decimal(10)) -> ExecutionScore:
+def score_execution(*, budget, executed, weight=EXECUTION_WEIGHT) -> ExecutionScore:
     """预算执行率 (domain.md §4): rate = executed / budget (4 places), points = weight × min(rate, 1).
 
     A budget of 0 (or none, or no executed figure) leaves the rate undefined: ExecutionScore(None, None).
@@ -523,7 +545,7 @@ def score_execution(*, budget, executed, weight=Decimal(10)) -> ExecutionScore:
     return ExecutionScore(rate, points)
 
 
-def score_table(*, items, execution, execution_weight=Decimal(10)) -> TableTotal:
+def score_table(*, items, execution, execution_weight=EXECUTION_WEIGHT) -> TableTotal:
     """Table total (domain.md §5): execution + indicators, rescaled when some indicators are not applicable."""
     execution_weight = _checked_weight(execution_weight)
     full = applicable = execution_weight

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 
 from budgets.models import Project, Unit
 from budgets.services import project_create, unit_create
-from kpi.services import goal_table_create, indicator_create
+from kpi.goals.services import goal_table_create, indicator_create
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -72,9 +72,17 @@ def table_with_indicators(project=None, rows=None, *, unit=None, year=2026):
 def approve_reports(table):
     """Submit and approve every open report of the table, as the lead and the administrator would."""
     from kpi.models import Report
-    from kpi.services import report_approve, report_submit
+    from kpi.reports.services import report_approve, report_submit
 
     for report in Report.objects.filter(table=table, status__in=Report.OPEN).order_by("as_of"):
         if report.status == Report.Status.DRAFT:
             report = report_submit(report=report)
         report_approve(report=report)
+
+
+def rescore_stale():
+    """What the rescore task does after each change (most tests run no worker): score every stale table."""
+    from kpi.models import GoalTable
+    from kpi.rescoring.services import goal_tables_rescore_stale
+
+    return goal_tables_rescore_stale(tables=GoalTable.objects.all())

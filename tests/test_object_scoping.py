@@ -10,9 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import get_resolver
 
 from budgets.services import membership_grant
-from kpi import services, tasks
-from kpi.importers.service import import_job_create
+from kpi.importers.services import import_job_create
 from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
+from kpi.reports.services import actual_record, evidence_add
+from kpi.rescoring.tasks import rescore_table
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -20,7 +21,7 @@ JULY = dt.date(2026, 7, 31)
 
 @pytest.fixture(autouse=True)
 def no_enqueue(monkeypatch):
-    monkeypatch.setattr(tasks.rescore_table, "delay", lambda *args: None)
+    monkeypatch.setattr(rescore_table, "delay", lambda *args: None)
 
 
 @pytest.fixture
@@ -32,8 +33,8 @@ def world():
     membership_grant(user=admin_a, unit=unit, role="admin")
     membership_grant(user=lead_a, unit=unit, role="lead")
     table, indicators = table_with_indicators(project)
-    actual = services.actual_record(indicator=indicators[1], as_of=JULY, value=Decimal("96"), user=lead_a)
-    evidence = services.evidence_add(indicator=indicators[1], upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF"),
+    actual = actual_record(indicator=indicators[1], as_of=JULY, value=Decimal("96"), user=lead_a)
+    evidence = evidence_add(indicator=indicators[1], upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF"),
                                      user=lead_a, max_bytes=10_000)
     from pathlib import Path
 
@@ -48,29 +49,29 @@ def world():
         outsiders[role] = UserFactory()
         membership_grant(user=outsiders[role], unit=unit_b, role=role)
     args = {
-        "project-detail": [project.pk],
-        "project-report": [project.pk],
-        "table-report": [table.pk],
-        "execution-save": [table.pk],
-        "evidence-upload": [table.pk, indicators[1].pk],
-        "report-review": [actual.report_id],
-        "evidence-download": [evidence.pk],
-        "unit-year": [unit.pk, 2026],
-        "project-lead": [project.pk],
-        "project-history": [project.pk],
-        "goal-table-approve": [table.pk],
-        "import-detail": [job.pk],
-        "import-confirm": [job.pk],
-        "import-progress": [job.pk],
-        "table-export": [table.pk],
-        "monitoring-unit": [unit.pk, 2026],
-        "monitoring-unit-xlsx": [unit.pk, 2026],
-        "selfeval-download": [table.pk],
-        "selfeval-unit": [unit.pk, 2026],
-        "selfeval-bundle": [unit.pk, 2026],
-        "selfeval-progress": [bundle.pk],
-        "selfeval-file": [bundle.pk],
-        "scorecard-unit": [unit.pk, 2026],
+        "scorecards:project": [project.pk],
+        "reports:project": [project.pk],
+        "reports:table": [table.pk],
+        "reports:execution": [table.pk],
+        "reports:evidence-upload": [table.pk, indicators[1].pk],
+        "reports:review": [actual.report_id],
+        "reports:evidence": [evidence.pk],
+        "yearclose:unit-year": [unit.pk, 2026],
+        "goals:lead": [project.pk],
+        "history:project": [project.pk],
+        "goals:approve": [table.pk],
+        "importers:detail": [job.pk],
+        "importers:confirm": [job.pk],
+        "importers:progress": [job.pk],
+        "importers:export": [table.pk],
+        "monitoring:unit": [unit.pk, 2026],
+        "monitoring:unit-xlsx": [unit.pk, 2026],
+        "selfeval:download": [table.pk],
+        "selfeval:unit": [unit.pk, 2026],
+        "selfeval:bundle": [unit.pk, 2026],
+        "selfeval:progress": [bundle.pk],
+        "selfeval:file": [bundle.pk],
+        "scorecards:unit": [unit.pk, 2026],
     }
     return {"args": args, "outsiders": outsiders}
 
@@ -78,13 +79,14 @@ def world():
 def object_url_names():
     names = []
 
-    def walk(patterns, prefix=""):
+    def walk(patterns, prefix="", namespace=""):
         for pattern in patterns:
             if hasattr(pattern, "url_patterns"):
                 if "admin" not in str(pattern.pattern):
-                    walk(pattern.url_patterns, prefix + str(pattern.pattern))
+                    inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                    walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
             elif "<int:" in prefix + str(pattern.pattern):
-                names.append(pattern.name)
+                names.append(namespace + pattern.name)
 
     walk(get_resolver().url_patterns)
     return names

@@ -94,12 +94,12 @@ def unit_admin():
 def test_a_form_post_without_the_csrf_token_is_refused(unit_admin):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(unit_admin)
-    assert browser.get(reverse("import-upload")).status_code == 200  # the page and its csrftoken cookie
+    assert browser.get(reverse("importers:upload")).status_code == 200  # the page and its csrftoken cookie
 
-    assert browser.post(reverse("import-upload"), {"year": "2026"}).status_code == 403
+    assert browser.post(reverse("importers:upload"), {"year": "2026"}).status_code == 403
     # The same post with the token gets through to the form (which wants a file).
     token = browser.cookies[settings.CSRF_COOKIE_NAME].value
-    response = browser.post(reverse("import-upload"), {"year": "2026", "csrfmiddlewaretoken": token})
+    response = browser.post(reverse("importers:upload"), {"year": "2026", "csrfmiddlewaretoken": token})
     assert response.status_code == 200
     assert "file" in response.context["form"].errors
 

@@ -44,6 +44,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes requires: locks out repeated failed logins.
     "axes.middleware.AxesMiddleware",
+    # After every other view middleware: runs the view of a write request in one transaction.
+    "config.middleware.AtomicWritesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -67,7 +69,9 @@ TEMPLATES = [
 
 # SQLite file by default; DATABASE_URL=postgres://… switches to PostgreSQL.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# Not ATOMIC_REQUESTS: write requests get their transaction from config.middleware.AtomicWritesMiddleware,
+# reads run without one (on SQLite a request-wide transaction takes the write lock, reads included).
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -164,6 +168,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    # Every minute: rescore the goal tables a lost message or a stopped worker left stale ("评分更新中").
+    "rescore-stale-sweep": {
+        "task": "kpi.tasks.rescore_stale_sweep",
+        "schedule": 60.0,
+    },
     # Every night at 02:30 (Asia/Shanghai): rescore every goal table so scores follow policy edits.
     "rescore-all-nightly": {
         "task": "kpi.tasks.rescore_all_nightly",

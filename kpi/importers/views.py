@@ -1,127 +1,135 @@
-"""The upload page of goal-table files: upload, preview, confirm, follow the import's progress."""
-from django import forms
-from django.conf import settings
+"""The upload pages: goal-table documents (upload, stored preview, confirm, progress), the Excel template
+and a table's export, and bulk actuals or execution (all or nothing, every error listed)."""
+from urllib.parse import quote
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from budgets.selectors import units_administered_by
+from kpi import permissions
+from kpi.goals.selectors import goal_tables_for_user
 from kpi.models import ImportJob
 
-from . import service
+from . import services
+from .actuals import ActualsImportError, actuals_import
+from .forms import ACTUALS_KINDS, ActualsImportForm, UploadForm
 from .parsed import NotADisclosure
-from .xlsx import blank_template
+from .xlsx import blank_template, write_workbook
 
-ACCEPTED = (".txt", ".md", ".xlsx")
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(label="文件", help_text="部门预算公开文本（.txt / .md）或绩效目标表 Excel 模板（.xlsx），不超过 20 MB")
-    year = forms.IntegerField(label="年度", required=False, min_value=2000, max_value=2100, help_text="留空则从文件中读取")
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith(ACCEPTED):
-            raise ValidationError("只接受 .txt、.md 或 .xlsx 文件。")
-        if upload.size > settings.UPLOAD_MAX_BYTES:
-            raise ValidationError(f"文件过大（{upload.size / 1024 / 1024:.1f} MB），上限为 20 MB。")
-        return upload
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _require_unit_admin(user) -> None:
-    if not units_administered_by(user=user).exists():
-        raise PermissionDenied("只有单位管理员可以导入绩效目标表。")
+def _require_importer(user, what: str) -> None:
+    if not permissions.can_import(user):
+        raise PermissionDenied(f"只有单位管理员可以{what}。")
 
 
 def _job_for(user, pk: int) -> ImportJob:
     jobs = ImportJob.objects.all() if user.is_superuser else ImportJob.objects.filter(created_by=user)
-    return get_object_or_404(jobs, pk=pk)
+    return get_object_or_404(jobs.defer("content"), pk=pk)
+
+
+def _download(data: bytes, name: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
 
 
 @login_required
 def upload(request):
-    """Upload a file; it is read and checked, then previewed before anything is written."""
-    _require_unit_admin(request.user)
+    """Upload a file; it is read, checked and previewed (once, stored) before anything is written."""
+    _require_importer(request.user, "导入绩效目标表")
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            job, _document = service.import_job_create(
+            job, _document = services.import_job_create(
                 user=request.user, data=upload.read(), filename=upload.name, year=form.cleaned_data["year"]
             )
-        except (NotADisclosure, service.ImportRefused) as error:
+        except (NotADisclosure, services.ImportRefused) as error:
             form.add_error("file", str(error))
         else:
-            return redirect("import-detail", pk=job.pk)
-    jobs = ImportJob.objects.filter(created_by=request.user).defer("content")[:10]
-    return render(request, "kpi/import_upload.html", {"form": form, "jobs": jobs})
+            return redirect("importers:detail", pk=job.pk)
+    jobs = ImportJob.objects.filter(created_by=request.user).defer("content", "preview")[:10]
+    return render(request, "importers/upload.html", {"form": form, "jobs": jobs})
 
 
 @login_required
 def detail(request, pk: int):
-    """Preview (before confirmation) or progress and result (after)."""
+    """The stored preview (before confirmation) or progress and result (after)."""
     job = _job_for(request.user, pk)
-    context = {"job": job, "progress": service.import_job_progress(job=job)}
-    if job.status == ImportJob.Status.PREVIEW:
-        document = service.import_job_document(job=job)
-        outcome = service.goal_tables_import(document=document, user=request.user, dry_run=True)
-        context.update(document=document, tables=list(zip(document.tables, outcome.tables)))
-    return render(request, "kpi/import_detail.html", context)
+    return render(request, "importers/detail.html", {"job": job, "progress": services.import_job_progress(job=job)})
 
 
 @login_required
 @require_POST
 def confirm(request, pk: int):
     job = _job_for(request.user, pk)
-    _require_unit_admin(request.user)
+    _require_importer(request.user, "导入绩效目标表")
     try:
-        service.import_job_confirm(job=job)
+        services.import_job_confirm(job=job)
     except ValidationError as error:
-        return render(request, "kpi/import_detail.html",
-                      {"job": job, "progress": service.import_job_progress(job=job), "error": error.messages[0]},
+        return render(request, "importers/detail.html",
+                      {"job": job, "progress": services.import_job_progress(job=job), "error": error.messages[0]},
                       status=409)
-    return redirect("import-detail", pk=job.pk)
+    return redirect("importers:detail", pk=job.pk)
 
 
 @login_required
 def progress(request, pk: int):
-    return JsonResponse(service.import_job_progress(job=_job_for(request.user, pk)))
+    return JsonResponse(services.import_job_progress(job=_job_for(request.user, pk)))
 
 
 @login_required
 def template(request):
     """The empty Excel template of the 项目支出绩效目标表."""
-    from django.utils import timezone
-
     try:
         year = int(request.GET.get("year") or timezone.localdate().year)
     except ValueError:
         year = timezone.localdate().year
-    response = HttpResponse(
-        blank_template(year), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(f'项目支出绩效目标表模板-{year}.xlsx')}"
-    return response
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)
+    return _download(blank_template(year), f"项目支出绩效目标表模板-{year}.xlsx", XLSX)
 
 
 @login_required
 def export(request, pk: int):
     """A goal table in the Excel template (import it back unchanged, or edit and re-import)."""
-    from kpi.selectors import goal_tables_for_user
-
-    from .xlsx import write_workbook
-
     table = get_object_or_404(goal_tables_for_user(user=request.user), pk=pk)
-    data = write_workbook(service.document_from_tables(tables=[table]))
+    data = write_workbook(services.document_from_tables(tables=[table]))
     name = f"{table.year}-{table.project.name if table.project_id else table.unit.name + '-部门整体'}-绩效目标表.xlsx"
-    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(name)}"
-    return response
+    return _download(data, name, XLSX)
+
+
+# --- bulk actuals and execution ----------------------------------------------------------------
+
+@login_required
+def actuals_upload(request):
+    """Upload a file of actuals or execution; it is imported whole or not at all, every error listed."""
+    _require_importer(request.user, "批量导入实际完成值")
+    form = ActualsImportForm(request.POST or None, request.FILES or None, user=request.user)
+    errors, result = [], None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload_file = data["file"]
+        try:
+            result = actuals_import(
+                unit=data["unit"], year=data["year"], rows_source=upload_file.read(), filename=upload_file.name,
+                execution=data["kind"] == "execution", approve=data["approve"], user=request.user,
+            )
+        except ActualsImportError as error:
+            errors = error.errors
+    return render(request, "importers/actuals.html", {"form": form, "errors": errors, "result": result})
+
+
+@login_required
+def actuals_template(request):
+    """An empty CSV with the header row (UTF-8 with BOM, so that Excel reads the Chinese correctly)."""
+    _require_importer(request.user, "批量导入实际完成值")
+    kind = request.GET.get("kind") or "actuals"
+    if kind not in ACTUALS_KINDS:
+        raise Http404("未知的模板类型。")
+    label, columns = ACTUALS_KINDS[kind]
+    return _download(("\ufeff" + ",".join(columns) + "\r\n").encode("utf-8"), f"{label}导入模板.csv",
+                     "text/csv; charset=utf-8")

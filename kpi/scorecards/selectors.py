@@ -1,7 +1,7 @@
 """Reads for the scorecards: the unit scorecard's rows, the 主管部门 roll-up and the project scorecard.
 
 Scores are read from the latest official `TableScore`; lights and last updates come from
-`kpi.selectors.table_statuses` (domain.md §6). Every function here runs a fixed number of queries,
+`kpi.monitoring.selectors.table_statuses` (domain.md §6). Every function here runs a fixed number of queries,
 whatever the number of projects or indicators.
 """
 from __future__ import annotations
@@ -27,10 +27,10 @@ from django.db.models.functions import Coalesce
 
 from budgets.models import BudgetExecution, Project, Unit
 
-from .. import scoring
-from ..models import Actual, Evidence, GoalTable, Indicator, Report, Score, TableScore
-from ..monitoring import Light, forecast
-from ..selectors import TableStatus, table_statuses
+from kpi import scoring
+from kpi.lights import Light, forecast
+from kpi.models import Actual, Evidence, GoalTable, Indicator, Report, Score, TableScore
+from kpi.monitoring.selectors import TableStatus, table_statuses
 
 GRADES = ("优", "良", "中", "差")
 _CENT = Decimal("0.01")
@@ -87,7 +87,7 @@ def scorecard_tables(*, unit_ids, year: int) -> list[GoalTable]:
 
 
 def statuses_for(*, tables: list[GoalTable]) -> tuple[dict[int, TableStatus], dict[int, TableStatus]]:
-    """Lights and last updates of the tables (`kpi.selectors.table_statuses`, a fixed number of queries):
+    """Lights and last updates of the tables (`table_statuses`, a fixed number of queries):
     keyed by project id for the project tables, and by table id for all of them (部门整体 included)."""
     by_table = table_statuses(tables=tables)
     return {t.project_id: by_table[t.pk] for t in tables if t.project_id}, by_table
@@ -224,15 +224,15 @@ def _newest(rows, *, official: bool):
 
 
 def table_scorecard(*, table: GoalTable) -> tuple[list[Indicator], dict]:
-    """A goal table's indicators with `latest_score`, `pending_score` and `latest_actual`, and its latest
-    totals `{"official", "pending"}` — as `kpi.selectors.project_with_scorecard` gives for a project's
-    table, here for any table (the unit's 部门整体 one). Four queries."""
+    """A goal table's indicators with `latest_score` (official), `pending_score` (provisional, when a report
+    awaits approval) and `latest_actual`, and its latest totals `{"official": TableScore|None, "pending":
+    TableScore|None}`. Four queries."""
     indicators = list(
         table.indicators.order_by("order").prefetch_related(
             Prefetch("scores", queryset=Score.objects.order_by("-as_of"), to_attr="scores_newest_first"),
             Prefetch(
                 "actuals",
-                queryset=Actual.objects.exclude(report__status=Report.Status.RETURNED).order_by("-as_of", "-id"),
+                queryset=Actual.objects.that_count().order_by("-as_of", "-id"),
                 to_attr="actuals_newest_first",
             ),
         )
@@ -251,6 +251,23 @@ def table_scorecard(*, table: GoalTable) -> tuple[list[Indicator], dict]:
     if pending is not None and official is not None and pending.as_of < official.as_of:
         pending = None
     return indicators, {"official": official, "pending": pending}
+
+
+def project_with_scorecard(*, project: Project) -> tuple[GoalTable | None, list[Indicator], dict]:
+    """A project's goal table with `table_scorecard`'s indicators and totals (None, [], no totals without one)."""
+    table = GoalTable.objects.filter(project=project).first()
+    if table is None:
+        return None, [], {"official": None, "pending": None}
+    indicators, totals = table_scorecard(table=table)
+    return table, indicators, totals
+
+
+def latest_table_scores(*, tables: QuerySet[GoalTable], official: bool = True) -> dict[int, TableScore]:
+    """The most recent official (or provisional) total of each table, keyed by table id (one query)."""
+    latest = (
+        TableScore.objects.filter(table=OuterRef("table"), official=official).order_by("-as_of").values("pk")[:1]
+    )
+    return {ts.table_id: ts for ts in TableScore.objects.filter(table__in=tables, pk=Subquery(latest))}
 
 
 # --- the project scorecard ------------------------------------------------------------------------
@@ -311,17 +328,15 @@ def progress_chart_data(indicators: list[Indicator]) -> dict:
 def project_scorecard(
     *, project: Project, table: GoalTable | None, indicators: list[Indicator], user=None
 ) -> ProjectScorecard:
-    """Enrich the indicators of `kpi.selectors.project_with_scorecard` in place with `light`, `forecast`,
+    """Enrich the indicators of `project_with_scorecard` in place with `light`, `forecast`,
     `evidence_count` and `actual_pending`, and gather the project's budget execution, reports and chart
     data. Seven queries with a goal table, one without (plus, when the page asks, whether the user may
     open the unit's scorecard)."""
     from django.utils.functional import SimpleLazyObject
 
-    from budgets.selectors import units_for_user
+    from kpi.permissions import can_see_unit
 
-    unit_visible = SimpleLazyObject(
-        lambda: user is not None and units_for_user(user=user).filter(pk=project.unit_id).exists()
-    )
+    unit_visible = SimpleLazyObject(lambda: user is not None and can_see_unit(user, project.unit_id))
     execution = BudgetExecution.objects.filter(project=project).order_by("-as_of", "-id").first()
     budget = project.full_year_budget
     execution_score = scoring.score_execution(budget=budget, executed=execution.executed if execution else None)

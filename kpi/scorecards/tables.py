@@ -10,16 +10,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from budgets.models import Project
+from kpi.formatting import percent_text, person_name
 
 from .selectors import GRADES, last_update_ordering, light_of, light_ordering
 
 NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
 DASH = "—"
-
-
-def percent(rate: Decimal | None) -> str | None:
-    """0.9321 → "93.21%"."""
-    return None if rate is None else f"{(Decimal(rate) * 100).quantize(Decimal('0.01'))}%"
 
 
 class DecimalColumn(tables.Column):
@@ -42,7 +38,7 @@ class BaseTable(tables.Table):
     """Every Jixiao table: the site's grid look, Chinese empty text, our pagination labels."""
 
     class Meta:
-        template_name = "kpi/scorecards/table.html"
+        template_name = "scorecards/table.html"
         attrs = {"class": "grid"}
         empty_text = "没有记录。"
 
@@ -85,7 +81,7 @@ class UnitScorecardTable(BaseTable):
     # --- cells: render_* for the page, value_* for the export ----------------------------------------
 
     def render_project(self, record, value):
-        return format_html('<a href="{}">{}</a>', reverse("project-detail", args=[record.pk]), value)
+        return format_html('<a href="{}">{}</a>', reverse("scorecards:project", args=[record.pk]), value)
 
     def value_project(self, value):
         return value
@@ -94,7 +90,7 @@ class UnitScorecardTable(BaseTable):
         if record.lead_name:
             return record.lead_name
         if record.lead_id:
-            return record.lead.get_full_name() or record.lead.get_username()
+            return person_name(record.lead)
         return ""
 
     def render_lead(self, record):
@@ -105,7 +101,7 @@ class UnitScorecardTable(BaseTable):
 
     def render_execution_rate(self, record, value):
         if value is not None:
-            return percent(Decimal(value))
+            return percent_text(value)
         return "未定义" if record.full_budget == 0 else DASH
 
     def value_execution_rate_percent(self, value):

@@ -2,7 +2,9 @@ from django.urls import path
 
 from . import views
 
+app_name = "scorecards"
 urlpatterns = [
-    path("", views.home, name="scorecard-home"),
-    path("units/<int:unit_pk>/<int:year>/", views.unit_scorecard, name="scorecard-unit"),
+    path("projects/<int:pk>/", views.project_detail, name="project"),
+    path("scorecards/", views.rollup, name="home"),
+    path("scorecards/units/<int:unit_pk>/<int:year>/", views.unit_scorecard, name="unit"),
 ]

@@ -1,4 +1,6 @@
-"""绩效看板: the unit scorecard (sortable, filterable, exportable), the 主管部门 roll-up and their charts."""
+"""绩效看板: 我的项目, the project page, the unit scorecard (sortable, filterable, exportable), the 主管部门
+roll-up and their charts. Pages read stored scores only: a table changed since it was last scored says
+so ("评分更新中") while the rescore task catches up, never rescored inside the request."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,15 +14,19 @@ from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
 from budgets.models import Project, Unit
-from budgets.selectors import units_for_user
+from budgets.selectors import projects_editable_by, projects_for_user, units_administered_by, units_for_user
+from kpi import permissions
+from kpi.models import GoalTable
+from kpi.monitoring.selectors import table_statuses
 
-from ..models import GoalTable
-from ..services import goal_tables_rescore_stale
 from .export import SafeTableExport
 from .filters import UnitScorecardFilter
 from .selectors import (
     Summary,
+    latest_table_scores,
     light_of,
+    project_scorecard,
+    project_with_scorecard,
     rollup_rows,
     scorecard_rows,
     scorecard_tables,
@@ -31,19 +37,59 @@ from .selectors import (
 )
 from .tables import UnitScorecardTable
 
+
+@login_required
+def home(request):
+    """我的项目 — the projects the user may see, each with its latest total."""
+    projects = list(projects_for_user(user=request.user).order_by("-year", "unit__code", "name"))
+    tables = list(GoalTable.objects.filter(project__in=projects).select_related("project"))
+    totals = latest_table_scores(tables=GoalTable.objects.filter(project__in=projects))
+    pending = latest_table_scores(tables=GoalTable.objects.filter(project__in=projects), official=False)
+    statuses = table_statuses(tables=tables)
+    table_of = {t.project_id: t for t in tables}
+    editable = set(projects_editable_by(user=request.user).filter(pk__in=[p.pk for p in projects])
+                   .values_list("pk", flat=True))
+    for project in projects:
+        table = table_of.get(project.pk)
+        project.table = table
+        project.latest_total = totals.get(table.pk) if table else None
+        project.pending_total = pending.get(table.pk) if table else None
+        project.status = statuses.get(table.pk) if table else None
+        project.can_edit = project.pk in editable
+    unit_tables = GoalTable.objects.filter(
+        scope=GoalTable.Scope.UNIT, unit__in=units_administered_by(user=request.user)
+    ).select_related("unit").order_by("-year", "unit__code")
+    return render(request, "scorecards/my_projects.html", {"projects": projects, "unit_tables": unit_tables})
+
+
+@login_required
+def project_detail(request, pk: int):
+    """A project's goal table with every indicator's latest actual and score."""
+    project = get_object_or_404(projects_for_user(user=request.user), pk=pk)
+    table, indicators, totals = project_with_scorecard(project=project)
+    scorecard = project_scorecard(project=project, table=table, indicators=indicators, user=request.user)
+    can_administer = permissions.can_administer_unit(request.user, project.unit_id)
+    return render(
+        request,
+        "scorecards/project.html",
+        {"project": project, "table": table, "indicators": indicators, "total": totals["official"],
+         "pending_total": totals["pending"], "can_administer": can_administer, "scorecard": scorecard,
+         "can_approve_table": table is not None and can_administer and table.status == GoalTable.Status.DRAFT,
+         "stale": table is not None and table.is_stale},
+    )
+
 PAGE_SIZE = 25
 
 
 class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, FilterView):
     """单位绩效看板 — every project of a unit and year with its execution, scores, grade and light.
 
-    Open to the unit's administrators, reviewers above it and superusers (404 to anyone else). The
-    unit's tables are rescored first when stale, so the page is live.
+    Open to the unit's administrators, reviewers above it and superusers (404 to anyone else).
     """
 
     table_class = UnitScorecardTable
     filterset_class = UnitScorecardFilter
-    template_name = "kpi/scorecards/unit.html"
+    template_name = "scorecards/unit.html"
     table_pagination = {"per_page": PAGE_SIZE}
     export_class = SafeTableExport
     export_formats = (SafeTableExport.XLSX, SafeTableExport.CSV)
@@ -58,7 +104,6 @@ class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, Filte
     def get(self, request, *args, **kwargs):
         self.year = kwargs["year"]
         self.tables = scorecard_tables(unit_ids=[self.unit.pk], year=self.year)
-        goal_tables_rescore_stale(tables=self.tables)
         self.statuses, self.table_statuses = statuses_for(tables=self.tables)
         return super().get(request, *args, **kwargs)
 
@@ -102,6 +147,7 @@ class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, Filte
             unit_total=unit_totals.get("official"), unit_pending_total=unit_totals.get("pending"),
             unit_status=self.table_statuses.get(unit_table.pk) if unit_table else None,
             export_formats=self.export_formats, export_param=self.export_trigger_param,
+            stale=sum(1 for t in self.tables if t.is_stale),
         )
         return context
 
@@ -160,14 +206,13 @@ def _year(request, default: int) -> int:
 
 
 @login_required
-def home(request):
+def rollup(request):
     """绩效看板 — the units the user may see as a tree, each with its figures and lights for a year."""
     units = list(units_for_user(user=request.user).order_by("code"))
     unit_ids = [u.pk for u in units]
     years = sorted(set(GoalTable.objects.filter(unit_id__in=unit_ids).values_list("year", flat=True)), reverse=True)
     year = _year(request, default=years[0] if years else timezone.localdate().year)
     tables = scorecard_tables(unit_ids=unit_ids, year=year)
-    goal_tables_rescore_stale(tables=tables)
     statuses, _ = statuses_for(tables=tables)
     summaries = {pk: Summary() for pk in unit_ids}
     for row in rollup_rows(unit_ids=unit_ids, year=year):
@@ -175,7 +220,7 @@ def home(request):
     overall = Summary()
     for summary in summaries.values():
         overall.add(summary)
-    return render(request, "kpi/scorecards/home.html", {
+    return render(request, "scorecards/home.html", {
         "year": year, "years": sorted({year, *years}, reverse=True), "rows": unit_tree(units, summaries),
-        "overall": overall,
+        "overall": overall, "stale": sum(1 for t in tables if t.is_stale),
     })

@@ -1,8 +1,9 @@
 """绩效自评 data — everything the official 项目支出绩效自评表 and 部门整体绩效自评表 need (domain.md §7).
 
 Built from approved values only: the official scores (Score / TableScore with official=True) of each
-goal table as of the latest date of the year with an approved report, after rescoring any table that
-is stale, so the figures are exactly the engine's. What is missing is listed (`missing`) and left as
+goal table as of the latest date of the year with an approved report, so the figures are exactly the
+engine's. Reads only: a table changed since it was last scored (`GoalTable.is_stale`) must be rescored
+first by whoever writes (the command, the bundle task); a page refuses to hand it out meanwhile. What is missing is listed (`missing`) and left as
 None: never shown as 0.
 
 - `table_evaluation(table=…)`        one table's `ProjectEvaluation` (the web download);
@@ -21,10 +22,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Max, Q
 
 from budgets.models import Unit, UnitBudget
-from kpi.formatting import plain_decimal
+from kpi.formatting import percent_text, plain_decimal
 from kpi.models import Actual, GoalTable, Indicator, Report, Score, TableScore
-
-EXECUTION_WEIGHT = Decimal("10")
+from kpi.rescoring.selectors import policies_by_table
+from kpi.scoring import EXECUTION_WEIGHT, score_execution
 PROJECT_TITLE = "项目支出绩效自评表"
 UNIT_TITLE = "部门整体绩效自评表"
 NOT_APPLICABLE = "不适用"
@@ -195,8 +196,6 @@ class UnitEvaluation:
     def projects_total(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         """合计 of the project summary: (全年预算数, 全年执行数, 执行率); None where a project's figure is missing
         (or, for the rate, where the budget is 0)."""
-        from kpi.scoring import score_execution
-
         budgets = [e.budget for e in self.projects]
         spent = [e.executed for e in self.projects]
         budget = sum(budgets, Decimal("0")) if self.projects and None not in budgets else None
@@ -226,11 +225,6 @@ def _points(value: Decimal | None) -> str | None:
     return None if value is None else str(value.quantize(_CENT, ROUND_HALF_UP))
 
 
-def percent_text(rate: Decimal | None) -> str | None:
-    """0.5370 → "53.70%"."""
-    return None if rate is None else f"{(rate * 100).quantize(_CENT, ROUND_HALF_UP)}%"
-
-
 def money_text(value: Decimal | None) -> str | None:
     return _money(value)
 
@@ -242,7 +236,7 @@ def points_text(value: Decimal | None) -> str | None:
 # --- building ----------------------------------------------------------------------------------------
 
 def table_evaluation(*, table: GoalTable) -> ProjectEvaluation:
-    """The 自评表 of one goal table (rescored first when stale)."""
+    """The 自评表 of one goal table."""
     table = GoalTable.objects.select_related("unit__parent", "project").get(pk=table.pk)
     return evaluations_build(tables=[table])[0]
 
@@ -275,11 +269,8 @@ def unit_evaluation(*, unit: Unit, year: int) -> UnitEvaluation:
 
 def evaluations_build(*, tables: list[GoalTable]) -> list[ProjectEvaluation]:
     """One evaluation per table, in the order given. The tables need `unit__parent` and `project` loaded."""
-    from kpi.services import goal_tables_rescore_stale, policies_by_table
-
     if not tables:
         return []
-    goal_tables_rescore_stale(tables=tables)
     ids = [t.pk for t in tables]
 
     approved_dates = dict(
@@ -314,9 +305,9 @@ def evaluations_build(*, tables: list[GoalTable]) -> list[ProjectEvaluation]:
                 and i.pk not in scores]
     entered: dict[int, list[tuple[dt.date, str]]] = defaultdict(list)
     if unscored:
-        for indicator_id, as_of, status in Actual.objects.filter(indicator_id__in=unscored).exclude(
-            report__status=Report.Status.RETURNED
-        ).values_list("indicator_id", "as_of", "report__status"):
+        for indicator_id, as_of, status in Actual.objects.filter(indicator_id__in=unscored).that_count().values_list(
+            "indicator_id", "as_of", "report__status"
+        ):
             entered[indicator_id].append((as_of, status))
 
     unit_budgets = {}

@@ -20,6 +20,8 @@ from fpdf import FPDF
 from fpdf.enums import TableCellFillMode, VAlign, WrapMode
 from fpdf.fonts import FontFace
 
+from kpi.formatting import percent_text
+
 from .data import (
     NOT_APPLICABLE,
     UNIT_TITLE,
@@ -27,7 +29,6 @@ from .data import (
     UnitEvaluation,
     money_text,
     note_parts,
-    percent_text,
     points_text,
 )
 

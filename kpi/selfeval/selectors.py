@@ -5,7 +5,7 @@ from django.db.models import Q, QuerySet
 
 from budgets.selectors import units_for_user
 from kpi.models import SelfEvalReport
-from kpi.selectors import goal_tables_for_user
+from kpi.goals.selectors import goal_tables_for_user
 
 
 def selfeval_reports_for_user(*, user) -> QuerySet[SelfEvalReport]:

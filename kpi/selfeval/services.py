@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from budgets.models import Unit
 from kpi.models import GoalTable, SelfEvalReport
+from kpi.rescoring.services import goal_tables_rescore_stale
 
 from . import pdf, xlsx
 from .data import ProjectEvaluation, UnitEvaluation, table_evaluation, unit_evaluation
@@ -51,7 +52,7 @@ def unit_report_render(*, evaluation: UnitEvaluation, fmt: str, generated_at: dt
 
 def table_report_render(*, table: GoalTable, fmt: str,
                         generated_at: dt.datetime | None = None) -> tuple[bytes, ProjectEvaluation]:
-    """One table's 自评表 as xlsx or pdf bytes, with the evaluation it shows (rescored first when stale)."""
+    """One table's 自评表 as xlsx or pdf bytes, with the evaluation it shows (nothing is stored)."""
     if fmt not in TABLE_FORMATS:
         raise FormatRefused(f"不支持的格式“{fmt}”：单张自评表只能下载 xlsx 或 pdf。")
     evaluation = table_evaluation(table=table)
@@ -98,8 +99,8 @@ def download_name(report: SelfEvalReport) -> str:
 
 @transaction.atomic
 def table_report_keep(*, table: GoalTable, fmt: str, user: AbstractBaseUser | None = None) -> SelfEvalReport:
-    """Render a table's 自评表 and keep it. When the newest kept report of the table in that format shows
-    the same data under the same policy, that one is returned instead of a copy."""
+    """Render a table's 自评表 and keep it (存档, an explicit request). When the newest kept report of the table
+    in that format shows the same data under the same policy, that one is returned instead of a copy."""
     if fmt not in TABLE_FORMATS:
         raise FormatRefused(f"不支持的格式“{fmt}”：单张自评表只能下载 xlsx 或 pdf。")
     evaluation = table_evaluation(table=table)
@@ -129,7 +130,7 @@ def selfeval_bundle_start(*, unit: Unit, year: int, user: AbstractBaseUser | Non
     A bundle of the same unit and year already queued or running is returned instead of a second one
     (unless it is older than BUNDLE_STALE_AFTER: then it is marked failed). The task is enqueued after commit.
     """
-    from kpi.tasks import selfeval_bundle_run
+    from .tasks import selfeval_bundle_run
 
     with transaction.atomic():
         list(Unit.objects.select_for_update().filter(pk=unit.pk).values_list("pk", flat=True))
@@ -167,13 +168,15 @@ def bundle_entries(evaluation: UnitEvaluation) -> list[tuple[str, str, object]]:
 def selfeval_bundle_build(*, report_id: int) -> None:
     """Build the zip of a queued bundle, recording progress (done / total documents) in its row.
 
-    Safe to run twice: a finished bundle is left alone, and of two runs at once the first to finish
+    The unit's stale tables are rescored first, so the bundle shows every change made before it was asked
+    for. Safe to run twice: a finished bundle is left alone, and of two runs at once the first to finish
     keeps its file (the other's is deleted). Not one big transaction: the progress is visible meanwhile.
     """
     report = SelfEvalReport.objects.select_related("unit").get(pk=report_id)
     if report.status == SelfEvalReport.Status.DONE:
         return
     SelfEvalReport.objects.filter(pk=report_id).update(status=SelfEvalReport.Status.RUNNING, done=0, error="")
+    goal_tables_rescore_stale(tables=GoalTable.objects.filter(unit=report.unit, year=report.year))
     evaluation = unit_evaluation(unit=report.unit, year=report.year)
     entries = bundle_entries(evaluation)
     SelfEvalReport.objects.filter(pk=report_id).update(total=len(entries))
@@ -232,4 +235,4 @@ def _file_url(report: SelfEvalReport) -> str | None:
 
     if report.status != SelfEvalReport.Status.DONE or not report.file:
         return None
-    return reverse("selfeval-file", args=[report.pk])
+    return reverse("selfeval:file", args=[report.pk])

@@ -3,10 +3,11 @@ from django.urls import path
 
 from . import views
 
+app_name = "selfeval"
 urlpatterns = [
-    path("tables/<int:table_pk>/download/", views.download, name="selfeval-download"),
-    path("units/<int:unit_pk>/<int:year>/", views.unit_page, name="selfeval-unit"),
-    path("units/<int:unit_pk>/<int:year>/bundle/", views.bundle_start, name="selfeval-bundle"),
-    path("reports/<int:pk>/progress/", views.progress, name="selfeval-progress"),
-    path("reports/<int:pk>/file/", views.report_file, name="selfeval-file"),
+    path("selfeval/tables/<int:table_pk>/download/", views.download, name="download"),
+    path("selfeval/units/<int:unit_pk>/<int:year>/", views.unit_page, name="unit"),
+    path("selfeval/units/<int:unit_pk>/<int:year>/bundle/", views.bundle_start, name="bundle"),
+    path("selfeval/reports/<int:pk>/progress/", views.progress, name="progress"),
+    path("selfeval/reports/<int:pk>/file/", views.report_file, name="file"),
 ]

@@ -1,27 +1,49 @@
-"""绩效自评 pages: download one table's 自评表, a unit's page (missing items, kept reports, the bundle)."""
+"""绩效自评 pages: one table's 自评表 (download, or keep a copy), a unit's page (missing items, kept reports,
+the bundle). Downloads read the stored official scores: a table still being rescored is not handed out."""
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponseBadRequest, JsonResponse
+from django.http import FileResponse, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_http_methods, require_POST
 
 from budgets.selectors import units_for_user
+from kpi.goals.selectors import goal_tables_for_user
 from kpi.models import SelfEvalReport
-from kpi.selectors import goal_tables_for_user
 
 from . import services
 from .data import NoTables, unit_evaluation
 from .selectors import selfeval_reports_for_user, selfeval_reports_of_unit
 
+STALE_MESSAGE = "评分更新中：该绩效目标表有尚未计入得分的修改，请稍候约一分钟再下载。"
+
+
+def _text(message: str, status: int) -> HttpResponse:
+    return HttpResponse(message.encode(), status=status, content_type="text/plain; charset=utf-8")
+
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def download(request, table_pk: int):
-    """A table's 自评表 as xlsx or pdf (kept as a SelfEvalReport), for anyone who may see the table."""
+    """A table's 自评表 as xlsx or pdf, for anyone who may see the table. GET renders it from the stored
+    scores and keeps nothing; POST (存档) also keeps it as a SelfEvalReport with the data it shows."""
     table = get_object_or_404(goal_tables_for_user(user=request.user), pk=table_pk)
-    fmt = request.GET.get("format", "xlsx")
+    fmt = request.POST.get("format") if request.method == "POST" else request.GET.get("format", "xlsx")
     if fmt not in services.TABLE_FORMATS:
         return HttpResponseBadRequest("不支持的格式：只能下载 xlsx 或 pdf。".encode(), content_type="text/plain; charset=utf-8")
-    report = services.table_report_keep(table=table, fmt=fmt, user=request.user)
-    return _file_response(report)
+    if table.is_stale:
+        return _text(STALE_MESSAGE, 409)
+    if request.method == "POST":
+        return _file_response(services.table_report_keep(table=table, fmt=fmt, user=request.user))
+    data, _evaluation = services.table_report_render(table=table, fmt=fmt, generated_at=timezone.localtime())
+    report = SelfEvalReport(unit=table.unit, year=table.year, table=table, format=fmt)
+    response = HttpResponse(data, content_type=services.CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = _attachment(services.download_name(report))
+    return response
+
+
+def _attachment(name: str) -> str:
+    return content_disposition_header(as_attachment=True, filename=name)
 
 
 @login_required
@@ -35,9 +57,10 @@ def unit_page(request, unit_pk: int, year: int):
     reports = selfeval_reports_of_unit(unit=unit, year=year)
     running = next((r for r in reports if r.table_id is None and r.status in (
         SelfEvalReport.Status.PENDING, SelfEvalReport.Status.RUNNING)), None)
-    return render(request, "kpi/selfeval/unit.html", {
+    stale = {t.pk for t in goal_tables_for_user(user=request.user).filter(unit=unit, year=year) if t.is_stale}
+    return render(request, "selfeval/unit.html", {
         "unit": unit, "year": year, "evaluation": evaluation, "error": error, "reports": reports,
-        "running": running,
+        "running": running, "stale": stale,
     })
 
 
@@ -47,7 +70,7 @@ def bundle_start(request, unit_pk: int, year: int):
     """Queue the bundle (one zip of every 自评表) of the unit's year."""
     unit = get_object_or_404(units_for_user(user=request.user), pk=unit_pk)
     services.selfeval_bundle_start(unit=unit, year=year, user=request.user)
-    return redirect("selfeval-unit", unit_pk=unit.pk, year=year)
+    return redirect("selfeval:unit", unit_pk=unit.pk, year=year)
 
 
 @login_required

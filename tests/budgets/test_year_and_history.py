@@ -13,26 +13,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from budgets.models import Project, Role, UnitYear
-from budgets.selectors import is_unit_admin, project_history
-from budgets.services import (
-    execution_record,
-    membership_grant,
-    project_assign_lead,
-    unit_year_close,
-    unit_year_reopen,
-)
-from kpi import tasks
-from kpi.importers import service as importer
+from budgets.selectors import is_unit_admin
+from budgets.services import membership_grant, project_assign_lead
+from kpi.importers import services as importer
 from kpi.models import GoalTable, Indicator
-from kpi.services import (
-    actual_record,
-    goal_table_approve,
-    goal_table_create,
-    indicator_create,
-    report_return,
-    report_submit,
-)
 from tests.factories import ProjectFactory, UnitFactory, UserFactory, approve_reports, table_with_indicators
+from kpi.goals.services import goal_table_approve, goal_table_create, indicator_create
+from kpi.history.selectors import project_history
+from kpi.reports.services import actual_record, execution_report, report_return, report_submit
+from kpi.rescoring.tasks import rescore_table
+from kpi.yearclose.services import unit_year_close, unit_year_reopen
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -42,7 +32,7 @@ DEMO = Path(__file__).resolve().parents[2] / "kpi" / "demo" / "demo-disclosure-2
 
 @pytest.fixture(autouse=True)
 def no_enqueue(monkeypatch):
-    monkeypatch.setattr(tasks.rescore_table, "delay", lambda *args: None)
+    monkeypatch.setattr(rescore_table, "delay", lambda *args: None)
 
 
 @pytest.fixture
@@ -113,14 +103,14 @@ def test_a_closed_year_refuses_actuals_execution_and_approval_until_reopened(wor
     with pytest.raises(ValidationError, match="已关"):
         actual_record(indicator=indicator, as_of=JULY, value=Decimal("50"), user=world["lead"])
     with pytest.raises(ValidationError, match="已关账"):
-        execution_record(project=project, as_of=JULY, executed=Decimal("10"), user=admin)
+        execution_report(project=project, as_of=JULY, executed=Decimal("10"), user=admin)
     with pytest.raises(ValidationError, match="只有草稿可以批复"):
         goal_table_approve(table=table, user=admin)
     assert not indicator.actuals.exists() and not project.executions.exists()
 
     unit_year_reopen(unit=unit, year=2026, user=admin, reason="补录七月数据")
     actual_record(indicator=indicator, as_of=JULY, value=Decimal("50"), user=world["lead"])
-    execution_record(project=project, as_of=JULY, executed=Decimal("10"), user=admin)
+    execution_report(project=project, as_of=JULY, executed=Decimal("10"), user=admin)
     assert indicator.actuals.count() == 1 and project.executions.count() == 1
 
 
@@ -287,15 +277,15 @@ def test_history_shows_role_assignments_of_the_unit_and_the_lead_and_close(world
 def _urls(world):
     project, table = world["project"], world["table"]
     return {
-        "unit-year": reverse("unit-year", args=[world["unit"].pk, 2026]),
-        "project-lead": reverse("project-lead", args=[project.pk]),
-        "project-history": reverse("project-history", args=[project.pk]),
-        "goal-table-approve": reverse("goal-table-approve", args=[table.pk]),
+        "yearclose:unit-year": reverse("yearclose:unit-year", args=[world["unit"].pk, 2026]),
+        "goals:lead": reverse("goals:lead", args=[project.pk]),
+        "history:project": reverse("history:project", args=[project.pk]),
+        "goals:approve": reverse("goals:approve", args=[table.pk]),
     }
 
 
 def _open(client, name, url):
-    return client.post(url) if name == "goal-table-approve" else client.get(url)
+    return client.post(url) if name == "goals:approve" else client.get(url)
 
 
 def test_every_page_needs_login(world, client):
@@ -313,10 +303,10 @@ def test_another_units_administrator_gets_404_everywhere(world, client):
 def test_a_lead_gets_403_on_administration_pages_and_sees_the_history(world, client):
     client.force_login(world["lead"])
     urls = _urls(world)
-    for name in ("unit-year", "project-lead", "goal-table-approve"):
+    for name in ("yearclose:unit-year", "goals:lead", "goals:approve"):
         assert _open(client, name, urls[name]).status_code == 403, name
-    assert client.get(urls["project-history"]).status_code == 200
-    page = client.get(reverse("project-detail", args=[world["project"].pk])).content.decode()
+    assert client.get(urls["history:project"]).status_code == 200
+    page = client.get(reverse("scorecards:project", args=[world["project"].pk])).content.decode()
     assert "变更记录" in page and "指定负责人" not in page and "批复目标表" not in page
     world["table"].refresh_from_db()
     assert world["table"].status == GoalTable.Status.DRAFT
@@ -326,13 +316,13 @@ def test_a_reviewer_of_the_unit_sees_the_unit_but_may_not_close_it(world, client
     reviewer = UserFactory()
     membership_grant(user=reviewer, unit=world["unit"], role=Role.REVIEWER)
     client.force_login(reviewer)
-    assert client.get(_urls(world)["unit-year"]).status_code == 403
-    assert client.get(_urls(world)["project-history"]).status_code == 200
+    assert client.get(_urls(world)["yearclose:unit-year"]).status_code == 403
+    assert client.get(_urls(world)["history:project"]).status_code == 200
 
 
 def test_the_administrator_closes_and_reopens_on_the_year_page(world, client):
     admin, unit = world["admin"], world["unit"]
-    url = _urls(world)["unit-year"]
+    url = _urls(world)["yearclose:unit-year"]
     client.force_login(admin)
     page = client.get(url).content.decode()
     assert "开放" in page and "关账 2026 年度" in page and "该年度尚未关账过" in page
@@ -361,31 +351,31 @@ def test_the_administrator_names_a_lead_and_approves_the_table(world, client):
     membership_grant(user=newcomer, unit=unit, role=Role.LEAD)
     client.force_login(admin)
 
-    detail = client.get(reverse("project-detail", args=[project.pk])).content.decode()
+    detail = client.get(reverse("scorecards:project", args=[project.pk])).content.decode()
     for text in ("变更记录", "指定负责人", "批复目标表", "年度关账"):
         assert text in detail, text
 
     urls = _urls(world)
-    page = client.get(urls["project-lead"]).content.decode()
+    page = client.get(urls["goals:lead"]).content.decode()
     assert "新人丙" in page and "负责人乙" in page and "管理员甲" not in page.split("<select")[1].split("</select>")[0]
-    response = client.post(urls["project-lead"], {"lead": admin.pk})  # not a lead: not even offered
+    response = client.post(urls["goals:lead"], {"lead": admin.pk})  # not a lead: not even offered
     assert response.status_code == 200 and "选择一个有效的选项" in response.content.decode()
-    response = client.post(urls["project-lead"], {"lead": newcomer.pk})
+    response = client.post(urls["goals:lead"], {"lead": newcomer.pk})
     assert response.status_code == 302
     project.refresh_from_db()
     assert project.lead == newcomer
-    client.post(urls["project-lead"], {"lead": ""})
+    client.post(urls["goals:lead"], {"lead": ""})
     project.refresh_from_db()
     assert project.lead is None
 
-    assert client.get(urls["goal-table-approve"]).status_code == 405
-    response = client.post(urls["goal-table-approve"], follow=True)
+    assert client.get(urls["goals:approve"]).status_code == 405
+    response = client.post(urls["goals:approve"], follow=True)
     assert "绩效目标表已批复" in response.content.decode()
     table.refresh_from_db()
     assert table.status == GoalTable.Status.APPROVED
-    detail = client.get(reverse("project-detail", args=[project.pk])).content.decode()
+    detail = client.get(reverse("scorecards:project", args=[project.pk])).content.decode()
     assert "批复目标表" not in detail
-    page = client.post(urls["goal-table-approve"], follow=True).content.decode()
+    page = client.post(urls["goals:approve"], follow=True).content.decode()
     assert "只有草稿可以批复" in page
 
 
@@ -395,7 +385,7 @@ def test_history_page_lists_changes(world, client):
     approve_reports(world["table"])
     actual_record(indicator=world["indicators"][0], as_of=JULY, value=Decimal("95"), replaces=first, user=lead)
     client.force_login(admin)
-    page = client.get(_urls(world)["project-history"]).content.decode()
+    page = client.get(_urls(world)["history:project"]).content.decode()
     assert "实际完成值：80 → 95" in page and "负责人乙" in page and "指标“培训人次”" in page
     assert "新增" in page and "修改" in page
 
@@ -416,7 +406,7 @@ def _busy_project(world, n: int):
     report_return(report=corrected, reason="请核实", user=admin)
     for i in range(n):
         actual_record(indicator=indicators[i], as_of=AUGUST, value=Decimal("10"), user=lead)
-        execution_record(project=project, as_of=dt.date(2026, 1 + i % 12, 1), executed=Decimal(i), user=admin)
+        execution_report(project=project, as_of=dt.date(2026, 1 + i % 12, 1), executed=Decimal(i), user=admin)
         membership_grant(user=UserFactory(), unit=unit, role=Role.LEAD, granted_by=admin)
     project_assign_lead(project=project, lead=lead, user=admin)
     return project
@@ -426,9 +416,9 @@ def test_history_page_query_count_does_not_grow_with_records(world, client, djan
     client.force_login(world["admin"])
     small = _busy_project(world, 1)
     with CaptureQueriesContext(connection) as baseline:
-        assert client.get(reverse("project-history", args=[small.pk])).status_code == 200
+        assert client.get(reverse("history:project", args=[small.pk])).status_code == 200
     big = _busy_project(world, 15)
     assert len(project_history(project=big)) > 90
     with django_assert_max_num_queries(len(baseline)):
-        response = client.get(reverse("project-history", args=[big.pk]))
+        response = client.get(reverse("history:project", args=[big.pk]))
     assert response.status_code == 200 and "指标14" in response.content.decode()

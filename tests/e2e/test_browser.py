@@ -3,6 +3,7 @@ import pytest
 
 from budgets.services import membership_grant
 from tests.factories import ProjectFactory, UserFactory
+from kpi.rescoring.tasks import rescore_table
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pw-for-tests-123"
@@ -29,8 +30,9 @@ def scored_unit():
     import datetime as dt
     from decimal import Decimal
 
-    from budgets.services import execution_record
-    from kpi.services import actual_record, tables_rescore
+    from kpi.reports.services import execution_report
+    from kpi.reports.services import actual_record
+    from kpi.rescoring.services import tables_rescore
     from tests.factories import UnitFactory, approve_reports, table_with_indicators
 
     unit = UnitFactory(name="浏览器测试单位")
@@ -43,7 +45,7 @@ def scored_unit():
         table, indicators = table_with_indicators(project)
         for indicator in indicators:
             actual_record(indicator=indicator, as_of=july, value=achieved, deviation_reason="测试")
-        execution_record(project=project, as_of=july, executed=Decimal("50"))
+        execution_report(project=project, as_of=july, executed=Decimal("50"))
         approve_reports(table)
         tables_rescore(table_ids=[table.pk])
         projects[name] = project
@@ -51,9 +53,8 @@ def scored_unit():
 
 
 def test_a_manager_sorts_the_scorecard_opens_a_project_and_downloads_its_selfeval(browser_page, live_server, monkeypatch):
-    from kpi import tasks
 
-    monkeypatch.setattr(tasks.rescore_table, "delay", lambda *args: None)
+    monkeypatch.setattr(rescore_table, "delay", lambda *args: None)
     page = browser_page
     unit, projects = scored_unit()
     login(page, live_server, "manager1")

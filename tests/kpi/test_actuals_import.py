@@ -14,11 +14,12 @@ from openpyxl import Workbook
 
 from budgets.models import BudgetExecution, Role, UnitYear
 from budgets.services import membership_grant
-from kpi import tasks
-from kpi.actuals_import import ACTUALS_COLUMNS, EXECUTION_COLUMNS, ActualsImportError, actuals_import
+from kpi.importers.actuals import ACTUALS_COLUMNS, EXECUTION_COLUMNS, ActualsImportError, actuals_import
 from kpi.models import Actual, Report, Score
-from kpi.services import actual_record, report_submit, tables_rescore
 from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
+from kpi.reports.services import actual_record, report_submit
+from kpi.rescoring.services import tables_rescore
+from kpi.rescoring.tasks import rescore_table
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -33,7 +34,7 @@ ROWS = [
 
 @pytest.fixture(autouse=True)
 def no_enqueue(monkeypatch):
-    monkeypatch.setattr(tasks.rescore_table, "delay", lambda *args: None)
+    monkeypatch.setattr(rescore_table, "delay", lambda *args: None)
 
 
 @pytest.fixture
@@ -378,16 +379,16 @@ def admin_of(unit):
 def post(client, world, data, *, filename="实际完成值.csv", **fields):
     form = {"unit": world.unit.pk, "year": 2026, "kind": "actuals",
             "file": SimpleUploadedFile(filename, data, content_type="text/csv"), **fields}
-    return client.post(reverse("actuals-import"), form)
+    return client.post(reverse("importers:actuals"), form)
 
 
 def test_page_is_for_unit_administrators_only(client, world):
     lead = UserFactory()
     membership_grant(user=lead, unit=world.unit, role=Role.LEAD)
     client.force_login(lead)
-    assert client.get(reverse("actuals-import")).status_code == 403
+    assert client.get(reverse("importers:actuals")).status_code == 403
     assert post(client, world, csv_bytes(FULL_FILE)).status_code == 403
-    assert client.get(reverse("actuals-import-template")).status_code == 403
+    assert client.get(reverse("importers:actuals-template")).status_code == 403
     assert Actual.objects.count() == 0
 
 
@@ -395,7 +396,7 @@ def test_page_imports_for_an_administrator(client, world):
     other_unit = UnitFactory(name="别的单位")
     user = admin_of(world.unit)
     client.force_login(user)
-    page = client.get(reverse("actuals-import")).content.decode()
+    page = client.get(reverse("importers:actuals")).content.decode()
     assert "市教育局" in page and "别的单位" not in page
     response = post(client, world, csv_bytes(FULL_FILE, encoding="gb18030"), approve="on")
     assert response.status_code == 200
@@ -439,9 +440,9 @@ def test_page_refuses_other_files_and_oversized_ones(client, world, settings):
 @pytest.mark.parametrize("kind, columns", [("actuals", ACTUALS_COLUMNS), ("execution", EXECUTION_COLUMNS)])
 def test_csv_templates(client, world, kind, columns):
     client.force_login(admin_of(world.unit))
-    response = client.get(reverse("actuals-import-template"), {"kind": kind})
+    response = client.get(reverse("importers:actuals-template"), {"kind": kind})
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     assert response.content.startswith(b"\xef\xbb\xbf")
     assert response.content.decode("utf-8-sig").strip() == ",".join(columns)
-    assert client.get(reverse("actuals-import-template"), {"kind": "other"}).status_code == 404
+    assert client.get(reverse("importers:actuals-template"), {"kind": "other"}).status_code == 404

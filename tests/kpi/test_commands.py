@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from budgets.models import Project, Unit
-from kpi import tasks
 from kpi.models import Actual, GoalTable, Indicator
+from kpi.rescoring.tasks import rescore_table
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,7 +60,7 @@ def test_score_indicator_refuses_bad_input_in_chinese(args, message):
 
 @pytest.mark.django_db
 def test_load_demo_builds_scorable_tables_and_is_idempotent(monkeypatch):
-    monkeypatch.setattr(tasks.rescore_table, "delay", lambda *args: None)
+    monkeypatch.setattr(rescore_table, "delay", lambda *args: None)
     out = StringIO()
     call_command("load_demo", stdout=out)
     assert "jixiao-demo-2026" in out.getvalue() and "wangfang" in out.getvalue()

@@ -9,12 +9,14 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from budgets.models import Role
-from budgets.services import membership_grant, unit_year_close
-from kpi import tasks
+from budgets.services import membership_grant
 from kpi.models import GoalTable, ReminderSent
-from kpi.reminders import reminder_period, reminders_send
-from kpi.services import actual_record, goal_table_create, report_return, report_submit
+from kpi.reminders.services import reminder_period, reminders_send
 from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
+from kpi.goals.services import goal_table_create
+from kpi.reminders.tasks import send_reminders
+from kpi.reports.services import actual_record, report_return, report_submit
+from kpi.yearclose.services import unit_year_close
 
 pytestmark = pytest.mark.django_db
 DUE_DAY = dt.date(2026, 8, 5)  # July's figures are due
@@ -212,13 +214,13 @@ def test_nothing_overdue_sends_nothing(scene):
 
 def test_the_task_acts_only_on_the_reminder_day(scene, settings):
     settings.JIXIAO_REMINDER_DAY = 5
-    assert tasks.send_reminders.apply(args=["2026-08-04"]).get() is None
-    assert tasks.send_reminders.apply(args=["2026-08-06"]).get() is None
+    assert send_reminders.apply(args=["2026-08-04"]).get() is None
+    assert send_reminders.apply(args=["2026-08-06"]).get() is None
     assert mail.outbox == [] and not ReminderSent.objects.exists()
 
-    result = tasks.send_reminders.apply(args=["2026-08-05"]).get()
+    result = send_reminders.apply(args=["2026-08-05"]).get()
     assert (result["period"], result["sent_lead"], result["sent_digest"]) == ("2026-07-31", 2, 2)
-    assert tasks.send_reminders.apply(args=["2026-08-05"]).get()["already_sent"] == 4  # idempotent
+    assert send_reminders.apply(args=["2026-08-05"]).get()["already_sent"] == 4  # idempotent
     assert len(mail.outbox) == 4
 
 
@@ -227,15 +229,15 @@ def test_the_task_uses_the_local_date_and_the_configured_day(scene, settings, mo
 
     settings.JIXIAO_REMINDER_DAY = 10
     monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2026, 8, 5))
-    assert tasks.send_reminders.apply().get() is None
+    assert send_reminders.apply().get() is None
     monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2026, 8, 10))
-    assert tasks.send_reminders.apply().get()["sent_lead"] == 2
+    assert send_reminders.apply().get()["sent_lead"] == 2
     assert "每月 10 日前" in to("lead@example.org")[0].body
 
 
 def test_the_task_is_scheduled_every_morning_at_eight():
     entry = settings.CELERY_BEAT_SCHEDULE["send-reminders"]
-    assert entry["task"] == tasks.send_reminders.name
+    assert entry["task"] == send_reminders.name
     schedule = entry["schedule"]
     assert (schedule.hour, schedule.minute, len(schedule.day_of_month)) == ({8}, {0}, 31)
     assert settings.CELERY_TIMEZONE == "Asia/Shanghai"

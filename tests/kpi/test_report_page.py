@@ -11,9 +11,10 @@ from django.urls import reverse
 
 from budgets.models import BudgetExecution
 from budgets.services import membership_grant
-from kpi import services, tasks
 from kpi.models import Actual, Evidence, Report
 from tests.factories import ProjectFactory, UserFactory, table_with_indicators
+from kpi.reports.services import Entry, EntryConflict, actual_record, report_entries_save
+from kpi.rescoring.tasks import rescore_table
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -27,7 +28,7 @@ ROWS = [
 
 @pytest.fixture(autouse=True)
 def no_enqueue(monkeypatch):
-    monkeypatch.setattr(tasks.rescore_table, "delay", lambda *args: None)
+    monkeypatch.setattr(rescore_table, "delay", lambda *args: None)
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def setup():
 
 def url(project, as_of=JULY):
     table = project.goal_tables.get()
-    return f"{reverse('table-report', args=[table.pk])}?as_of={as_of:%Y-%m-%d}"
+    return f"{reverse('reports:table', args=[table.pk])}?as_of={as_of:%Y-%m-%d}"
 
 
 def post(client, project, values: dict, action="save", as_of=JULY, base=None):
@@ -133,7 +134,7 @@ def test_submit_approve_then_correct(client, setup):
     assert Actual.objects.count() == 1
 
     client.force_login(setup["admin"])
-    client.post(reverse("report-review", args=[report.pk]), {"action": "approve"})
+    client.post(reverse("reports:review", args=[report.pk]), {"action": "approve"})
     report.refresh_from_db()
     assert report.status == Report.Status.APPROVED
 
@@ -152,10 +153,10 @@ def test_return_with_a_reason_is_shown_to_the_lead(client, setup):
     post(client, setup["project"], {count: {"value": "70"}}, action="submit")
     report = Report.objects.get()
     client.force_login(setup["reviewer"])
-    assert client.post(reverse("report-review", args=[report.pk]), {"action": "approve"}).status_code == 403
-    client.post(reverse("report-review", args=[report.pk]), {"action": "return", "reason": ""})
+    assert client.post(reverse("reports:review", args=[report.pk]), {"action": "approve"}).status_code == 403
+    client.post(reverse("reports:review", args=[report.pk]), {"action": "return", "reason": ""})
     assert Report.objects.get().status == Report.Status.SUBMITTED  # no reason, no return
-    client.post(reverse("report-review", args=[report.pk]), {"action": "return", "reason": "人次与签到表不符"})
+    client.post(reverse("reports:review", args=[report.pk]), {"action": "return", "reason": "人次与签到表不符"})
     assert Report.objects.get().status == Report.Status.RETURNED
     client.force_login(setup["lead"])
     assert "退回原因：人次与签到表不符" in client.get(url(setup["project"])).content.decode()
@@ -191,9 +192,9 @@ def test_two_people_saving_at_once_lose_nothing(setup):
     def save(name, user, entries):
         barrier.wait()
         try:
-            services.report_entries_save(table=table, as_of=JULY, entries=entries, user=user)
+            report_entries_save(table=table, as_of=JULY, entries=entries, user=user)
             outcomes[name] = "saved"
-        except services.EntryConflict:
+        except EntryConflict:
             outcomes[name] = "conflict"
         finally:
             connection.close()
@@ -202,7 +203,7 @@ def test_two_people_saving_at_once_lose_nothing(setup):
         base = {"value": None, "met": None, "grade": "", "points": None, "forecast": None, "likelihood": "",
                 "deviation_category": "", "deviation_reason": "", "needs_rectification": None,
                 "rectification_measures": ""}
-        return services.Entry(indicator=indicator, base_actual_id=None, values={**base, **values})
+        return Entry(indicator=indicator, base_actual_id=None, values={**base, **values})
 
     threads = [
         threading.Thread(target=save, args=("lead", setup["lead"], [entry(count, value=Decimal("80"))])),
@@ -248,7 +249,7 @@ def test_who_may_do_what(client, setup):
 
 def test_evidence_upload_is_checked_by_content_and_downloaded_only_by_those_who_see_the_project(client, setup):
     count = setup["indicators"][0]
-    upload_url = reverse("evidence-upload", args=[setup["table"].pk, count.pk])
+    upload_url = reverse("reports:evidence-upload", args=[setup["table"].pk, count.pk])
     client.force_login(setup["lead"])
     pdf = SimpleUploadedFile("签到表.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     client.post(upload_url, {"file": pdf, "as_of": "2026-07-31"})
@@ -264,18 +265,18 @@ def test_evidence_upload_is_checked_by_content_and_downloaded_only_by_those_who_
         response = client.post(upload_url, {"file": big, "as_of": "2026-07-31"}, follow=True)
     assert "文件过大" in response.content.decode() and Evidence.objects.count() == 1
 
-    download = client.get(reverse("evidence-download", args=[evidence.pk]))
+    download = client.get(reverse("reports:evidence", args=[evidence.pk]))
     assert download.status_code == 200 and b"".join(download.streaming_content).startswith(b"%PDF")
     assert "attachment" in download["Content-Disposition"]
     client.force_login(setup["stranger"])
-    assert client.get(reverse("evidence-download", args=[evidence.pk])).status_code == 404
+    assert client.get(reverse("reports:evidence", args=[evidence.pk])).status_code == 404
     client.force_login(setup["reviewer"])
     assert client.post(upload_url, {"file": SimpleUploadedFile("a.pdf", b"%PDF-1.4"), "as_of": ""}).status_code == 403
 
 
 def test_budget_execution_and_adjustment(client, setup):
     project = setup["project"]
-    execution_url = reverse("execution-save", args=[setup["table"].pk])
+    execution_url = reverse("reports:execution", args=[setup["table"].pk])
     client.force_login(setup["lead"])
     client.post(execution_url, {"as_of": "2026-07-31", "executed": "45.50", "budget_adjusted": "200"})
     execution = BudgetExecution.objects.get()
@@ -309,24 +310,24 @@ def test_report_page_query_count_does_not_grow_with_indicators(client, setup):
 
 def test_home_shows_status_and_light(client, setup):
     count = setup["indicators"][0]
-    services.actual_record(indicator=count, as_of=JULY, value=Decimal("30"), deviation_reason="经费晚到",
+    actual_record(indicator=count, as_of=JULY, value=Decimal("30"), deviation_reason="经费晚到",
                            deviation_category="经费保障")
     client.force_login(setup["lead"])
     page = client.get(reverse("home")).content.decode()
     assert "light-red" in page and "红灯" in page and "草稿" in page
-    assert reverse("table-report", args=[setup["table"].pk]) in page
+    assert reverse("reports:table", args=[setup["table"].pk]) in page
 
 
 def test_the_units_own_table_is_filled_in_by_its_administrators(client, setup):
     from budgets.models import UnitBudget
-    from kpi.services import goal_table_create, indicator_create
+    from kpi.goals.services import goal_table_create, indicator_create
 
     unit = setup["project"].unit
     UnitBudget.objects.create(unit=unit, year=2026, fiscal_local=Decimal("300"))
     table = goal_table_create(unit=unit, year=2026)
     indicator = indicator_create(table=table, level1="履职效能", level2="质量指标", name="稽核覆盖率",
                                  target_raw=">=95%", weight=Decimal("90"))
-    page_url = f"{reverse('table-report', args=[table.pk])}?as_of=2026-07-31"
+    page_url = f"{reverse('reports:table', args=[table.pk])}?as_of=2026-07-31"
     client.force_login(setup["lead"])
     assert client.get(page_url).status_code == 404  # a lead does not see the unit's own table
     client.force_login(setup["admin"])
@@ -334,7 +335,7 @@ def test_the_units_own_table_is_filled_in_by_its_administrators(client, setup):
     client.post(page_url, {"action": "save", "as_of": "2026-07-31", f"i{indicator.pk}-base": "",
                            f"i{indicator.pk}-value": "97"})
     assert Actual.objects.get(indicator=indicator).value == Decimal("97")
-    client.post(reverse("execution-save", args=[table.pk]), {"as_of": "2026-07-31", "executed": "150",
+    client.post(reverse("reports:execution", args=[table.pk]), {"as_of": "2026-07-31", "executed": "150",
                                                               "budget_adjusted": "320", "adjustment_reason": "追加"})
     execution = BudgetExecution.objects.get(project__isnull=True)
     assert (execution.unit, execution.executed) == (unit, Decimal("150.00"))

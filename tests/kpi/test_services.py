@@ -7,21 +7,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from budgets.models import UnitBudget
-from budgets.services import execution_record
-from kpi import tasks
 from kpi.models import Actual, GoalTable, Indicator, Score, ScoringPolicy, TableScore
 from kpi.models import Report
-from kpi.services import (
-    actual_record,
-    report_approve,
-    report_return,
-    report_submit,
-    indicator_create,
-    indicator_set_not_applicable,
-    scoring_policy_save,
-    tables_rescore,
-)
 from tests.factories import ProjectFactory, UnitFactory, approve_reports, table_with_indicators
+from kpi.goals.services import indicator_create, indicator_set_not_applicable
+from kpi.reports.services import actual_record, execution_report, report_approve, report_return, report_submit
+from kpi.rescoring.services import scoring_policy_save, tables_rescore
+from kpi.rescoring.tasks import rescore_table
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -32,7 +24,7 @@ OCTOBER = dt.date(2026, 10, 31)
 def no_enqueue(monkeypatch):
     """Record what would be sent to the broker instead of sending it."""
     sent = []
-    monkeypatch.setattr(tasks.rescore_table, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(rescore_table, "delay", lambda *args: sent.append(args))
     return sent
 
 
@@ -44,7 +36,7 @@ def scored_table(no_enqueue):
     actual_record(indicator=rate, as_of=JULY, value=Decimal("95"))
     actual_record(indicator=cost, as_of=JULY, value=Decimal("60"))
     actual_record(indicator=satisfaction, as_of=JULY, value=Decimal("85"))
-    execution_record(project=project, as_of=JULY, executed=Decimal("61.50"))
+    execution_report(project=project, as_of=JULY, executed=Decimal("61.50"))
     approve_reports(table)
     return table, (count, rate, cost, satisfaction)
 
@@ -260,7 +252,7 @@ def test_unit_table_uses_the_unit_budget_and_unit_execution(no_enqueue):
     table, indicators = table_with_indicators(unit=unit, rows=[("履职效能", "质量指标", "覆盖率", ">=95%", Decimal("90"))])
     assert table.scope == GoalTable.Scope.UNIT
     actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("95"))
-    execution_record(unit=unit, year=2026, as_of=JULY, executed=Decimal("150"))
+    execution_report(unit=unit, year=2026, as_of=JULY, executed=Decimal("150"))
     approve_reports(table)
     tables_rescore(table_ids=[table.pk])
     total = TableScore.objects.get(table=table)
@@ -273,7 +265,7 @@ def test_adjusted_budget_is_the_base_of_the_execution_rate(no_enqueue):
     project.budget_adjusted = Decimal("80.00")
     project.save()
     table, _ = table_with_indicators(project)
-    execution_record(project=project, as_of=JULY, executed=Decimal("60.00"))
+    execution_report(project=project, as_of=JULY, executed=Decimal("60.00"))
     tables_rescore(table_ids=[table.pk])
     assert TableScore.objects.get(table=table).execution_rate == Decimal("0.7500")
 
@@ -281,7 +273,7 @@ def test_adjusted_budget_is_the_base_of_the_execution_rate(no_enqueue):
 def test_zero_budget_leaves_the_rate_undefined(no_enqueue):
     project = ProjectFactory(budget_initial=Decimal("0"))
     table, _ = table_with_indicators(project)
-    execution_record(project=project, as_of=JULY, executed=Decimal("0"))
+    execution_report(project=project, as_of=JULY, executed=Decimal("0"))
     tables_rescore(table_ids=[table.pk])
     total = TableScore.objects.get(table=table)
     assert total.execution_rate is None and total.execution_points is None
@@ -290,7 +282,7 @@ def test_zero_budget_leaves_the_rate_undefined(no_enqueue):
 def test_execution_outside_the_fiscal_year_is_refused(no_enqueue):
     project = ProjectFactory()
     with pytest.raises(ValidationError, match="年度"):
-        execution_record(project=project, as_of=dt.date(2025, 12, 31), executed=Decimal("1"))
+        execution_report(project=project, as_of=dt.date(2025, 12, 31), executed=Decimal("1"))
 
 
 def test_indicator_create_parses_the_target_and_picks_defaults(no_enqueue):

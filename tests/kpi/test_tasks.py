@@ -5,10 +5,12 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 
-from kpi import services, tasks
 from kpi.models import RescoreBatch, RescoreJob, Score, TableScore
-from kpi.services import actual_record, rescore_batch_run, rescore_job_create, rescore_job_plan
 from tests.factories import ProjectFactory, UnitFactory, approve_reports, table_with_indicators
+from kpi.reports.services import actual_record
+from kpi.rescoring import services as rescoring
+from kpi.rescoring.services import rescore_batch_run, rescore_job_create, rescore_job_plan
+from kpi.rescoring.tasks import rescore_all_nightly, rescore_batch, rescore_job_start, rescore_table
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -18,7 +20,7 @@ JULY = dt.date(2026, 7, 31)
 def sent(monkeypatch):
     """Capture task messages instead of sending them to the broker."""
     messages = []
-    for task in (tasks.rescore_table, tasks.rescore_job_start, tasks.rescore_batch):
+    for task in (rescore_table, rescore_job_start, rescore_batch):
         monkeypatch.setattr(task, "delay", lambda *args, _name=task.name: messages.append((_name, args)))
     return messages
 
@@ -36,14 +38,14 @@ def tables_with_actuals(count, unit=None, year=2026):
 
 def test_rescore_table_task_scores_the_table(sent):
     table, = tables_with_actuals(1)
-    tasks.rescore_table.apply(args=[table.pk]).get()
+    rescore_table.apply(args=[table.pk]).get()
     assert Score.objects.get(table=table).points == Decimal("20.00")
-    tasks.rescore_table.apply(args=[table.pk]).get()  # twice: same single row
+    rescore_table.apply(args=[table.pk]).get()  # twice: same single row
     assert Score.objects.filter(table=table).count() == 1
 
 
 def test_bulk_job_fans_out_fixed_batches_and_reports_progress(sent, monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setattr(services, "RESCORE_BATCH_SIZE", 2)
+    monkeypatch.setattr(rescoring, "RESCORE_BATCH_SIZE", 2)
     unit = UnitFactory()
     tables = tables_with_actuals(5, unit=unit)
     tables_with_actuals(1)  # another unit: not part of the job
@@ -52,20 +54,20 @@ def test_bulk_job_fans_out_fixed_batches_and_reports_progress(sent, monkeypatch,
     assert sent[-1] == ("kpi.tasks.rescore_job_start", (job.pk,))
 
     sent.clear()
-    tasks.rescore_job_start.apply(args=[job.pk]).get()
+    rescore_job_start.apply(args=[job.pk]).get()
     assert sent == [("kpi.tasks.rescore_batch", (job.pk, i)) for i in range(3)]
     job.refresh_from_db()
     assert (job.status, job.total_tables, job.done_tables, job.percent) == ("running", 5, 0, 0)
 
-    tasks.rescore_batch.apply(args=[job.pk, 0]).get()
+    rescore_batch.apply(args=[job.pk, 0]).get()
     job.refresh_from_db()
     assert (job.done_tables, job.percent) == (2, 40)
-    tasks.rescore_batch.apply(args=[job.pk, 0]).get()  # a redelivered batch counts once
+    rescore_batch.apply(args=[job.pk, 0]).get()  # a redelivered batch counts once
     job.refresh_from_db()
     assert job.done_tables == 2
 
     for index in (1, 2):
-        tasks.rescore_batch.apply(args=[job.pk, index]).get()
+        rescore_batch.apply(args=[job.pk, index]).get()
     job.refresh_from_db()
     assert (job.status, job.done_tables, job.percent) == ("done", 5, 100)
     assert job.finished_at is not None
@@ -73,7 +75,7 @@ def test_bulk_job_fans_out_fixed_batches_and_reports_progress(sent, monkeypatch,
 
 
 def test_planning_twice_keeps_the_batches_and_returns_only_unfinished_ones(sent, monkeypatch):
-    monkeypatch.setattr(services, "RESCORE_BATCH_SIZE", 2)
+    monkeypatch.setattr(rescoring, "RESCORE_BATCH_SIZE", 2)
     tables_with_actuals(3)
     job = RescoreJob.objects.create(year=2026)
     assert rescore_job_plan(job_id=job.pk) == [0, 1]
@@ -91,7 +93,7 @@ def test_a_job_with_nothing_to_do_is_done_at_once(sent):
 
 def test_nightly_task_queues_a_job_for_everything(sent, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        job_id = tasks.rescore_all_nightly.apply().get()
+        job_id = rescore_all_nightly.apply().get()
     job = RescoreJob.objects.get(pk=job_id)
     assert job.unit is None and job.year is None
     assert sent == [("kpi.tasks.rescore_job_start", (job_id,))]
@@ -99,8 +101,8 @@ def test_nightly_task_queues_a_job_for_everything(sent, django_capture_on_commit
 
 def test_nightly_rescore_is_scheduled_and_tasks_are_json_only():
     entry = settings.CELERY_BEAT_SCHEDULE["rescore-all-nightly"]
-    assert entry["task"] == tasks.rescore_all_nightly.name
+    assert entry["task"] == rescore_all_nightly.name
     assert entry["schedule"].hour == {2}
     assert settings.CELERY_TASK_SERIALIZER == "json" and settings.CELERY_ACCEPT_CONTENT == ["json"]
     assert settings.CELERY_TASK_TIME_LIMIT > 0
-    assert tasks.rescore_table.acks_late and tasks.rescore_batch.acks_late
+    assert rescore_table.acks_late and rescore_batch.acks_late

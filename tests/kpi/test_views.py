@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from kpi import tasks
-from kpi.services import actual_record, tables_rescore
 from tests.factories import ProjectFactory, UserFactory, approve_reports, table_with_indicators
+from kpi.reports.services import actual_record
+from kpi.rescoring.services import tables_rescore
+from kpi.rescoring.tasks import rescore_table
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -16,7 +17,7 @@ JULY = dt.date(2026, 7, 31)
 
 @pytest.fixture(autouse=True)
 def no_enqueue(monkeypatch):
-    monkeypatch.setattr(tasks.rescore_table, "delay", lambda *args: None)
+    monkeypatch.setattr(rescore_table, "delay", lambda *args: None)
 
 
 def scored_project(lead, extra_rows=0):
@@ -32,7 +33,7 @@ def scored_project(lead, extra_rows=0):
 
 def test_pages_require_login(client):
     project = ProjectFactory()
-    for url in (reverse("home"), reverse("project-detail", args=[project.pk])):
+    for url in (reverse("home"), reverse("scorecards:project", args=[project.pk])):
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith(reverse("login"))
 
@@ -48,7 +49,7 @@ def test_project_page_shows_scored_indicators(client):
     lead = UserFactory()
     project = scored_project(lead)
     client.force_login(lead)
-    page = client.get(reverse("project-detail", args=[project.pk])).content.decode()
+    page = client.get(reverse("scorecards:project", args=[project.pk])).content.decode()
     assert project.name in page
     assert "指标0" in page and "&gt;=10个" in page
     assert "18.00" in page  # 22.5 × 8 / 10
@@ -59,7 +60,7 @@ def test_a_lead_cannot_open_another_leads_project(client):
     mine, theirs = UserFactory(), UserFactory()
     other = scored_project(theirs)
     client.force_login(mine)
-    assert client.get(reverse("project-detail", args=[other.pk])).status_code == 404
+    assert client.get(reverse("scorecards:project", args=[other.pk])).status_code == 404
     assert other.name not in client.get(reverse("home")).content.decode()
 
 
@@ -71,9 +72,9 @@ def test_project_page_query_count_does_not_grow_with_indicators(client, django_a
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as small_queries:
-        client.get(reverse("project-detail", args=[small.pk]))
+        client.get(reverse("scorecards:project", args=[small.pk]))
     with django_assert_num_queries(len(small_queries)):
-        response = client.get(reverse("project-detail", args=[large.pk]))
+        response = client.get(reverse("scorecards:project", args=[large.pk]))
     assert response.status_code == 200
 
 

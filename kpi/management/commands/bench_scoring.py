@@ -136,7 +136,7 @@ class Command(BaseCommand):
     def bench_rescore(self, table_ids):
         """The path the Celery batches take: read, score, upsert — batch by batch."""
         from kpi.models import Score
-        from kpi.services import RESCORE_BATCH_SIZE, tables_rescore
+        from kpi.rescoring.services import RESCORE_BATCH_SIZE, tables_rescore
 
         started = time.perf_counter()
         for start in range(0, len(table_ids), RESCORE_BATCH_SIZE):
@@ -147,9 +147,9 @@ class Command(BaseCommand):
     def bench_bulk_write(self, n):
         """Physical reference: insert N ready-made score rows the way a rescore writes them, nothing computed."""
         from kpi.models import Actual, Score
-        from kpi.services import _score_writer
+        from kpi.rescoring.services import score_writer
 
-        writer = _score_writer()
+        writer = score_writer()
         now = writer.adapt_datetime(timezone.now())
         flags = writer.adapt_json_list(())
         rows = [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kpi.actuals_import import (
+from kpi.importers.actuals import (
     ACTUALS_COLUMNS,
     EXECUTION_COLUMNS,
     ActualsImportError,

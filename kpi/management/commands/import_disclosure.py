@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from kpi.importers.parsed import NotADisclosure
-from kpi.importers.service import document_as_dict, import_file
+from kpi.importers.services import document_as_dict, import_file
 
 
 class Command(BaseCommand):

@@ -13,11 +13,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from budgets.models import Project, Unit
-from budgets.services import execution_record, membership_grant, unit_create
+from budgets.services import membership_grant, unit_create
 from kpi.importers.parsed import NotADisclosure
-from kpi.importers.service import import_file
+from kpi.importers.services import import_file
 from kpi.models import GoalTable, Indicator, Report
-from kpi.services import actual_record, report_approve, report_submit
+from kpi.reports.services import actual_record, execution_report, report_approve, report_submit
 
 DEMO_PASSWORD = "jixiao-demo-2026"
 DEMO_DISCLOSURE = Path(__file__).resolve().parents[2] / "demo" / "demo-disclosure-2026.txt"
@@ -109,13 +109,13 @@ class Command(BaseCommand):
             if project_name is None:
                 table = GoalTable.objects.get(unit=unit, year=YEAR, scope=GoalTable.Scope.UNIT)
                 for as_of, executed in spec["execution"].items():
-                    execution_record(unit=unit, year=YEAR, as_of=as_of, executed=executed, user=lead)
+                    execution_report(unit=unit, year=YEAR, as_of=as_of, executed=executed, user=lead)
             else:
                 project = Project.objects.get(unit=unit, year=YEAR, name=project_name)
                 Project.objects.filter(pk=project.pk).update(lead=lead)
                 table = GoalTable.objects.get(project=project)
                 for as_of, executed in spec["execution"].items():
-                    execution_record(project=project, as_of=as_of, executed=executed, user=lead)
+                    execution_report(project=project, as_of=as_of, executed=executed, user=lead)
             GoalTable.objects.filter(pk=table.pk).update(status=GoalTable.Status.APPROVED)
             self.record_actuals(table, spec["actuals"], lead, approver=users["liumin"])
 

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from budgets.models import Unit
 from kpi.models import RescoreJob
-from kpi.services import rescore_job_create
+from kpi.rescoring.services import rescore_job_create
 
 
 class Command(BaseCommand):

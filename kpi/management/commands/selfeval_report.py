@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from budgets.models import Unit
 from kpi.selfeval.data import NoTables, unit_evaluation
+from kpi.models import GoalTable
+from kpi.rescoring.services import goal_tables_rescore_stale
 from kpi.selfeval.services import FORMATS, unit_report_render
 
 
@@ -34,6 +36,8 @@ class Command(BaseCommand):
         found = Unit.objects.filter(Q(code=unit) | Q(name=unit)).select_related("parent").first()
         if found is None:
             raise CommandError(f"找不到预算单位“{unit}”：请填写单位编码或单位名称。")
+        # Changes not yet scored (the worker behind, or not running) are scored now, as the page would wait for.
+        goal_tables_rescore_stale(tables=GoalTable.objects.filter(unit=found, year=year))
         try:
             evaluation = unit_evaluation(unit=found, year=year)
         except NoTables as error:

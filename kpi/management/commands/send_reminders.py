@@ -5,7 +5,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from kpi.reminders import reminders_send
+from kpi.reminders.services import reminders_send
 
 
 def iso_date(text: str) -> dt.date:

@@ -11,12 +11,13 @@ from django.urls import reverse
 
 from budgets.models import Project, Unit, UnitBudget
 from budgets.services import membership_grant
-from kpi import tasks
-from kpi.importers import service
+from kpi.importers import services as service
 from kpi.importers.xlsx import read_workbook, write_workbook
 from kpi.models import Actual, GoalTable, ImportJob, Indicator, IndicatorChange
-from kpi.services import actual_record
 from tests.factories import UnitFactory, UserFactory
+from kpi.importers.tasks import import_job_run
+from kpi.reports.services import actual_record
+from kpi.rescoring.tasks import rescore_table
 
 pytestmark = pytest.mark.django_db
 DEMO = Path(__file__).resolve().parents[3] / "kpi" / "demo" / "demo-disclosure-2026.txt"
@@ -30,7 +31,7 @@ JULY = dt.date(2026, 7, 31)
 def no_enqueue(monkeypatch):
     """Rescores are enqueued for real only in the worker tests; here we record which tables were sent."""
     sent = []
-    monkeypatch.setattr(tasks.rescore_table, "delay", lambda table_id: sent.append(table_id))
+    monkeypatch.setattr(rescore_table, "delay", lambda table_id: sent.append(table_id))
     return sent
 
 
@@ -263,14 +264,14 @@ def demo_unit():
 
 def upload(client, path, **extra):
     with open(path, "rb") as handle:
-        return client.post(reverse("import-upload"), {"file": handle, **extra})
+        return client.post(reverse("importers:upload"), {"file": handle, **extra})
 
 
 def test_only_unit_administrators_may_upload(client, demo_unit):
     lead = UserFactory()
     membership_grant(user=lead, unit=demo_unit, role="lead")
     client.force_login(lead)
-    assert client.get(reverse("import-upload")).status_code == 403
+    assert client.get(reverse("importers:upload")).status_code == 403
     assert upload(client, DEMO).status_code == 403
     assert not ImportJob.objects.exists()
 
@@ -290,10 +291,10 @@ def test_upload_preview_confirm_and_progress(client, demo_unit, django_capture_o
     membership_grant(user=admin, unit=demo_unit, role="admin")
     client.force_login(admin)
     queued = []
-    monkeypatch.setattr(tasks.import_job_run, "delay", lambda job_id: queued.append(job_id))
+    monkeypatch.setattr(import_job_run, "delay", lambda job_id: queued.append(job_id))
     response = upload(client, DEMO)
     job = ImportJob.objects.get()
-    assert response.status_code == 302 and response.url == reverse("import-detail", args=[job.pk])
+    assert response.status_code == 302 and response.url == reverse("importers:detail", args=[job.pk])
 
     preview = client.get(response.url).content.decode()
     assert "城乡居民养老保险待遇发放服务项目" in preview and "待遇领取人员资格认证人数" in preview
@@ -301,17 +302,17 @@ def test_upload_preview_confirm_and_progress(client, demo_unit, django_capture_o
     assert not GoalTable.objects.exists()  # the preview wrote nothing
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("import-confirm", args=[job.pk]))
+        client.post(reverse("importers:confirm", args=[job.pk]))
     assert queued == [job.pk]
-    assert client.get(reverse("import-progress", args=[job.pk])).json()["status"] == "pending"
+    assert client.get(reverse("importers:progress", args=[job.pk])).json()["status"] == "pending"
 
-    tasks.import_job_run(job.pk)  # what the worker runs
-    tasks.import_job_run(job.pk)  # and once more: nothing changes
-    progress = client.get(reverse("import-progress", args=[job.pk])).json()
+    import_job_run(job.pk)  # what the worker runs
+    import_job_run(job.pk)  # and once more: nothing changes
+    progress = client.get(reverse("importers:progress", args=[job.pk])).json()
     assert progress["status"] == "done" and progress["percent"] == 100
     assert len(progress["summary"]) == 3
     assert GoalTable.objects.filter(unit=demo_unit).count() == 3
-    assert client.post(reverse("import-confirm", args=[job.pk])).status_code == 409
+    assert client.post(reverse("importers:confirm", args=[job.pk])).status_code == 409
 
 
 def test_upload_of_a_bad_file_shows_the_error_and_keeps_nothing(client, demo_unit, tmp_path):
@@ -335,9 +336,9 @@ def test_another_users_job_is_not_found(client, demo_unit):
     intruder = UserFactory()
     membership_grant(user=intruder, unit=demo_unit, role="admin")
     client.force_login(intruder)
-    for name in ("import-detail", "import-progress"):
+    for name in ("importers:detail", "importers:progress"):
         assert client.get(reverse(name, args=[job.pk])).status_code == 404
-    assert client.post(reverse("import-confirm", args=[job.pk])).status_code == 404
+    assert client.post(reverse("importers:confirm", args=[job.pk])).status_code == 404
 
 
 def test_template_and_table_export_download(client, demo_unit):
@@ -345,15 +346,15 @@ def test_template_and_table_export_download(client, demo_unit):
     membership_grant(user=admin, unit=demo_unit, role="admin")
     client.force_login(admin)
     run(DEMO)
-    blank = client.get(reverse("import-template"))
+    blank = client.get(reverse("importers:template"))
     assert blank.status_code == 200 and blank.content.startswith(b"PK")
     table = GoalTable.objects.get(project__name="社会保障卡服务网点建设项目")
-    exported = client.get(reverse("table-export", args=[table.pk]))
+    exported = client.get(reverse("importers:export", args=[table.pk]))
     document = read_workbook(exported.content)
     assert document.tables[0].project == "社会保障卡服务网点建设项目"
     stranger = UserFactory()
     client.force_login(stranger)
-    assert client.get(reverse("table-export", args=[table.pk])).status_code == 404
+    assert client.get(reverse("importers:export", args=[table.pk])).status_code == 404
 
 
 def test_an_edited_excel_export_updates_the_table(tmp_path):
@@ -391,8 +392,8 @@ def test_the_upload_page_takes_the_excel_template(client, demo_unit):
     data = write_workbook(service.document_from_tables(tables=[table]))
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    response = client.post(reverse("import-upload"), {"file": SimpleUploadedFile("目标表.xlsx", data)})
+    response = client.post(reverse("importers:upload"), {"file": SimpleUploadedFile("目标表.xlsx", data)})
     job = ImportJob.objects.get()
     assert response.status_code == 302
-    preview = client.get(reverse("import-detail", args=[job.pk])).content.decode()
+    preview = client.get(reverse("importers:detail", args=[job.pk])).content.decode()
     assert "城乡居民养老保险待遇发放服务项目" in preview and "无变化" in preview

@@ -9,10 +9,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from budgets.services import execution_record, membership_grant
-from kpi import tasks
-from kpi.services import actual_record, goal_table_create, indicator_create, tables_rescore
+from budgets.services import membership_grant
 from tests.factories import ProjectFactory, UnitFactory, UserFactory, approve_reports, table_with_indicators
+from kpi.goals.services import goal_table_create, indicator_create
+from kpi.reports.services import actual_record, execution_report
+from kpi.rescoring.services import tables_rescore
+from kpi.rescoring.tasks import rescore_table
 
 JULY = dt.date(2026, 7, 31)
 YEAR = 2026
@@ -20,7 +22,7 @@ YEAR = 2026
 
 @pytest.fixture(autouse=True)
 def no_enqueue(monkeypatch):
-    monkeypatch.setattr(tasks.rescore_table, "delay", lambda *args: None)
+    monkeypatch.setattr(rescore_table, "delay", lambda *args: None)
 
 
 def scored_project(unit, name, *, value=None, executed=None, budget=Decimal("100"), lead_name="张三", lead=None,
@@ -39,7 +41,7 @@ def scored_project(unit, name, *, value=None, executed=None, budget=Decimal("100
         for indicator in created:
             actual_record(indicator=indicator, as_of=JULY, value=Decimal(value))
     if executed is not None:
-        execution_record(project=project, as_of=JULY, executed=Decimal(executed))
+        execution_report(project=project, as_of=JULY, executed=Decimal(executed))
     approve_reports(table)
     if rescore:
         tables_rescore(table_ids=[table.pk])

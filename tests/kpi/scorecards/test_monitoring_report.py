@@ -9,12 +9,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from budgets.services import execution_record, membership_grant, unit_budget_adjust
-from kpi import services, tasks
+from budgets.services import membership_grant
 from kpi.models import Report
 from kpi.monitoring import Light
-from kpi.scorecards.monitoring_report import default_cut, monitoring_report
+from kpi.monitoring.selectors import default_cut, monitoring_report
 from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
+from kpi.reports.services import actual_record, budget_adjust, execution_report, report_approve, report_return, report_submit
+from kpi.rescoring.tasks import rescore_table
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -32,7 +33,7 @@ ROWS = [
 
 @pytest.fixture(autouse=True)
 def no_enqueue(monkeypatch):
-    monkeypatch.setattr(tasks.rescore_table, "delay", lambda *args: None)
+    monkeypatch.setattr(rescore_table, "delay", lambda *args: None)
 
 
 def report_at(table, as_of):
@@ -40,12 +41,12 @@ def report_at(table, as_of):
 
 
 def approve(table, as_of):
-    report = services.report_submit(report=report_at(table, as_of))
-    services.report_approve(report=report)
+    report = report_submit(report=report_at(table, as_of))
+    report_approve(report=report)
 
 
 def record(indicator, as_of, value, **extra):
-    return services.actual_record(indicator=indicator, as_of=as_of, value=D(value), **extra)
+    return actual_record(indicator=indicator, as_of=as_of, value=D(value), **extra)
 
 
 @pytest.fixture
@@ -66,28 +67,28 @@ def world():
     bare = ProjectFactory(unit=unit, name="校舍维修项目", code="P03", budget_initial=D("50"))
     table, (count, quality, cost, satisfaction) = table_with_indicators(project, rows=ROWS)
 
-    execution_record(project=project, as_of=JUNE, executed=D("30"))
-    execution_record(project=project, as_of=JULY, executed=D("42"))
-    execution_record(project=project, as_of=AUGUST, executed=D("100"))
+    execution_report(project=project, as_of=JUNE, executed=D("30"))
+    execution_report(project=project, as_of=JULY, executed=D("42"))
+    execution_report(project=project, as_of=AUGUST, executed=D("100"))
 
     record(count, JUNE, "50")
     record(quality, JUNE, "90")
     record(satisfaction, JUNE, "72")
     approve(table, JUNE)
     record(satisfaction, JULY20, "45")
-    services.report_return(report=services.report_submit(report=report_at(table, JULY20)), reason="数据有误")
+    report_return(report=report_submit(report=report_at(table, JULY20)), reason="数据有误")
     record(count, JULY, "56")
     record(quality, JULY, "50", deviation_category="制度保障", deviation_reason="考核制度未落实",
            likelihood="有可能", needs_rectification=True, rectification_measures="完善考核制度")
     record(cost, JULY, "48", forecast=D("49"), likelihood="确定能", needs_rectification=False)
-    services.report_submit(report=report_at(table, JULY))
+    report_submit(report=report_at(table, JULY))
     record(count, AUGUST, "200")
 
     unit_table, (checks,) = table_with_indicators(
         unit=unit, year=YEAR, rows=[("产出指标", "数量指标", "检查次数", ">=12次", D("20"))]
     )
-    unit_budget_adjust(unit=unit, year=YEAR, adjusted=D("200"), reason="年中调整")
-    execution_record(unit=unit, year=YEAR, as_of=JULY, executed=D("140"))
+    budget_adjust(unit=unit, year=YEAR, adjusted=D("200"), reason="年中调整")
+    execution_report(unit=unit, year=YEAR, as_of=JULY, executed=D("140"))
     record(checks, JULY, "3")
     approve(unit_table, JULY)
     return {"parent": parent, "unit": unit, "lead": lead, "project": project, "bare": bare, "table": table,
@@ -193,7 +194,7 @@ def test_the_default_cut_is_july_31_and_a_cut_must_lie_in_the_year(world):
 
 # --- the page ----------------------------------------------------------------------------------------
 
-def page_url(unit, cut=None, name="monitoring-unit"):
+def page_url(unit, cut=None, name="monitoring:unit"):
     url = reverse(name, args=[unit.pk, YEAR])
     return url if cut is None else f"{url}?cut={cut}"
 
@@ -220,7 +221,7 @@ def test_the_page_shows_each_project_with_its_lights(client, world, admin):
     assert "未填报" in page and "该项目尚未编制绩效目标表" in page
     assert '<option value="2026-07-31" selected>' in page  # the month picker
     assert 'data-light="red">2<' in page  # two tables red in the unit summary
-    assert reverse("monitoring-unit-xlsx", args=[world["unit"].pk, YEAR]) + "?cut=2026-07-31" in page
+    assert reverse("monitoring:unit-xlsx", args=[world["unit"].pk, YEAR]) + "?cut=2026-07-31" in page
 
 
 def test_the_month_picker_sets_the_cut(client, world, admin):
@@ -253,7 +254,7 @@ def rows_by_first_cell(ws):
 
 def test_the_xlsx_is_the_monitoring_form(client, world, admin):
     client.force_login(admin)
-    response = client.get(page_url(world["unit"], "2026-07-31", name="monitoring-unit-xlsx"))
+    response = client.get(page_url(world["unit"], "2026-07-31", name="monitoring:unit-xlsx"))
     assert "attachment" in response["Content-Disposition"]
     ws = sheet_of(response)
     assert ws.title == "绩效运行监控表"
@@ -291,7 +292,7 @@ def test_the_xlsx_is_the_monitoring_form(client, world, admin):
 
 def test_the_xlsx_shows_unreported_values_as_such(client, world, admin):
     client.force_login(admin)
-    ws = sheet_of(client.get(page_url(world["unit"], "2026-06-30", name="monitoring-unit-xlsx")))
+    ws = sheet_of(client.get(page_url(world["unit"], "2026-06-30", name="monitoring:unit-xlsx")))
     assert ws["A1"].value.endswith("（1–6月）")
     cost = next(row for row in ws.iter_rows() if row[2].value == "人均成本")
     assert [c.value for c in cost[4:6]] == ["未填报", "未填报"] and cost[10].value == "未填报"
@@ -299,7 +300,7 @@ def test_the_xlsx_shows_unreported_values_as_such(client, world, admin):
 
 def test_the_xlsx_falls_back_to_the_default_cut(client, world, admin):
     client.force_login(admin)
-    ws = sheet_of(client.get(page_url(world["unit"], "2026-02-30", name="monitoring-unit-xlsx")))
+    ws = sheet_of(client.get(page_url(world["unit"], "2026-02-30", name="monitoring:unit-xlsx")))
     assert ws["A1"].value == "市第一中学 2026年 绩效运行监控表（1–7月）"
 
 
@@ -309,7 +310,7 @@ def populate(unit, projects: int):
     for n in range(projects):
         project = ProjectFactory(unit=unit, name=f"项目{n}")
         table, indicators = table_with_indicators(project, rows=ROWS)
-        execution_record(project=project, as_of=JULY, executed=D("50"))
+        execution_report(project=project, as_of=JULY, executed=D("50"))
         for indicator in indicators:
             record(indicator, JULY, "60")
         approve(table, JULY)
@@ -335,9 +336,9 @@ def test_the_query_count_does_not_grow_with_projects_or_indicators(client, djang
     with django_assert_num_queries(len(page_one)):
         assert client.get(page_url(large)).status_code == 200
     with CaptureQueriesContext(connection) as xlsx_one:
-        assert client.get(page_url(small, name="monitoring-unit-xlsx")).status_code == 200
+        assert client.get(page_url(small, name="monitoring:unit-xlsx")).status_code == 200
     with django_assert_num_queries(len(xlsx_one)):
-        assert client.get(page_url(large, name="monitoring-unit-xlsx")).status_code == 200
+        assert client.get(page_url(large, name="monitoring:unit-xlsx")).status_code == 200
 
 
 # --- permissions -------------------------------------------------------------------------------------
@@ -353,7 +354,7 @@ def test_the_query_count_does_not_grow_with_projects_or_indicators(client, djang
         ("nobody", 404),
     ],
 )
-@pytest.mark.parametrize("name", ["monitoring-unit", "monitoring-unit-xlsx"])
+@pytest.mark.parametrize("name", ["monitoring:unit", "monitoring:unit-xlsx"])
 def test_who_may_see_the_monitoring_of_a_unit(client, world, who, status, name):
     user = UserFactory(is_superuser=who == "superuser")
     if who == "admin":

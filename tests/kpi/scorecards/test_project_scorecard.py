@@ -9,11 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from budgets.services import execution_record
-from kpi.services import actual_record, evidence_add, report_approve, report_open, report_submit
-from tests.factories import UserFactory
+from tests.factories import UserFactory, rescore_stale
 
 from .builders import JULY, count_queries, no_enqueue, scored_project, unit_world  # noqa: F401 (fixtures)
+from kpi.reports.services import actual_record, evidence_add, execution_report, report_approve, report_open, report_submit
 
 pytestmark = pytest.mark.django_db
 APRIL = dt.date(2026, 4, 30)
@@ -46,7 +45,8 @@ def project(unit_world):
                  user=lead, max_bytes=10_000)
     evidence_add(indicator=table.indicators.get(order=2), upload=SimpleUploadedFile("b.pdf", b"%PDF-1.4\n%%EOF"),
                  user=lead, max_bytes=10_000)
-    execution_record(project=project, as_of=JULY, executed=Decimal("35"))
+    execution_report(project=project, as_of=JULY, executed=Decimal("35"))
+    rescore_stale()
     return project
 
 
@@ -57,7 +57,7 @@ def indicator_rows(page: str) -> list[str]:
 
 def test_every_indicator_shows_its_figures(client, unit_world, project):
     client.force_login(unit_world["people"]["admin"])
-    response = client.get(reverse("project-detail", args=[project.pk]))
+    response = client.get(reverse("scorecards:project", args=[project.pk]))
     page = response.content.decode()
     first, second, third = indicator_rows(page)
     # first: the August draft (9, forecast 15 entered) is the latest actual; the official score is July's 6 of 10
@@ -74,7 +74,7 @@ def test_every_indicator_shows_its_figures(client, unit_world, project):
 
 def test_budget_execution_total_and_grade(client, unit_world, project):
     client.force_login(unit_world["people"]["admin"])
-    page = client.get(reverse("project-detail", args=[project.pk])).content.decode()
+    page = client.get(reverse("scorecards:project", args=[project.pk])).content.decode()
     execution = page.split("<h2>预算执行</h2>", 1)[1].split("</table>", 1)[0]
     assert ">100.00<" in execution and ">35.00<" in execution and "2026-07-31" in execution
     assert "35.00%" in execution and "3.50 / 10" in execution
@@ -84,7 +84,7 @@ def test_budget_execution_total_and_grade(client, unit_world, project):
 
 def test_the_reports_history(client, unit_world, project):
     client.force_login(unit_world["people"]["lead"])
-    page = client.get(reverse("project-detail", args=[project.pk])).content.decode()
+    page = client.get(reverse("scorecards:project", args=[project.pk])).content.decode()
     history = page.split("<h2>填报记录</h2>", 1)[1].split("</table>", 1)[0]
     rows = re.findall(r"<tr>\s*<td>(.*?)</tr>", history, re.S)
     assert [r.split("<", 1)[0] for r in rows] == ["2026-08-31", "2026-07-31", "2026-04-30"]
@@ -93,7 +93,7 @@ def test_the_reports_history(client, unit_world, project):
 
 def test_the_progress_chart_data(client, unit_world, project):
     client.force_login(unit_world["people"]["admin"])
-    page = client.get(reverse("project-detail", args=[project.pk])).content.decode()
+    page = client.get(reverse("scorecards:project", args=[project.pk])).content.decode()
     data = json.loads(re.search(r'<script id="progress-chart-data" type="application/json">(.*?)</script>',
                                 page, re.S).group(1))
     assert data["dates"] == ["2026-04-30", "2026-07-31", "2026-08-31"]
@@ -105,24 +105,28 @@ def test_the_progress_chart_data(client, unit_world, project):
 
 
 def test_the_unit_scorecard_link_shows_to_those_who_may_open_it(client, unit_world, project):
-    link = reverse("scorecard-unit", args=[unit_world["unit"].pk, 2026])
+    link = reverse("scorecards:unit", args=[unit_world["unit"].pk, 2026])
     client.force_login(unit_world["people"]["admin"])
-    assert link in client.get(reverse("project-detail", args=[project.pk])).content.decode()
+    assert link in client.get(reverse("scorecards:project", args=[project.pk])).content.decode()
     client.force_login(unit_world["people"]["lead"])
-    assert link not in client.get(reverse("project-detail", args=[project.pk])).content.decode()
+    assert link not in client.get(reverse("scorecards:project", args=[project.pk])).content.decode()
 
 
-def test_the_page_rescores_a_stale_table(client, unit_world):
+def test_a_stale_table_says_its_scores_are_being_updated(client, unit_world):
     project = scored_project(unit_world["unit"], "未评分项目", value="10", executed="100", rescore=False)
     client.force_login(unit_world["people"]["admin"])
-    page = client.get(reverse("project-detail", args=[project.pk])).content.decode()
-    assert "<span>总分</span><strong>100.00</strong>" in page
+    page = client.get(reverse("scorecards:project", args=[project.pk])).content.decode()
+    assert "评分更新中" in page and "<span>总分</span><strong>100.00</strong>" not in page
+    assert project.goal_tables.get().is_stale  # reading rescored nothing
+    rescore_stale()  # what the task enqueued at the change (or the periodic sweep) does
+    page = client.get(reverse("scorecards:project", args=[project.pk])).content.decode()
+    assert "<span>总分</span><strong>100.00</strong>" in page and "评分更新中" not in page
 
 
 def test_a_project_without_goal_table(client, unit_world):
     client.force_login(unit_world["people"]["admin"])
     project = unit_world["projects"]["己项目"]
-    page = client.get(reverse("project-detail", args=[project.pk])).content.decode()
+    page = client.get(reverse("scorecards:project", args=[project.pk])).content.decode()
     assert "该项目尚无绩效目标表" in page and "<h2>预算执行</h2>" in page and "填报记录" not in page
 
 
@@ -135,11 +139,11 @@ def test_the_query_count_does_not_grow_with_indicators_reports_or_evidence(clien
     report_as(table, APRIL, people["lead"], people["admin"], ["1"] * 9)
     for indicator in table.indicators.all()[:4]:
         evidence_add(indicator=indicator, upload=SimpleUploadedFile("e.pdf", b"%PDF-1.4\n%%EOF"), max_bytes=10_000)
-    execution_record(project=large, as_of=APRIL, executed=Decimal("10"))
+    execution_report(project=large, as_of=APRIL, executed=Decimal("10"))
     for user in (people["admin"], UserFactory(is_superuser=True)):
         client.force_login(user)
-        count_queries(client, reverse("project-detail", args=[large.pk]))  # rescored once, now fresh
-        before, _ = count_queries(client, reverse("project-detail", args=[small.pk]))
+        rescore_stale()
+        before, _ = count_queries(client, reverse("scorecards:project", args=[small.pk]))
         with django_assert_num_queries(before):
-            client.get(reverse("project-detail", args=[large.pk]))
+            client.get(reverse("scorecards:project", args=[large.pk]))
         print(f"\nproject page ({'superuser' if user.is_superuser else 'unit admin'}): {before} queries")

@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from kpi.models import TableScore
 from kpi.monitoring import Light
-from kpi.services import actual_record
-from tests.factories import UnitFactory, UserFactory, approve_reports
+from tests.factories import rescore_stale, UnitFactory, UserFactory, approve_reports
 
 from .builders import (  # noqa: F401 (fixtures)
     JULY,
@@ -22,6 +21,7 @@ from .builders import (  # noqa: F401 (fixtures)
     unit_table,
     unit_world,
 )
+from kpi.reports.services import actual_record
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 def url(unit, year=YEAR, **params):
     from urllib.parse import urlencode
 
-    base = reverse("scorecard-unit", args=[unit.pk, year])
+    base = reverse("scorecards:unit", args=[unit.pk, year])
     return f"{base}?{urlencode(params)}" if params else base
 
 
@@ -190,11 +190,18 @@ def test_the_unit_table_is_scored_on_the_page(admin_client, unit_world):
     assert "48.00 / 60" in page
 
 
-def test_the_page_rescores_stale_tables_before_rendering(admin_client, unit_world):
+def test_a_stale_table_says_its_scores_are_being_updated_and_the_page_writes_nothing(admin_client, unit_world):
     late = scored_project(unit_world["unit"], "新项目", value="10", executed="100", rescore=False)
+    response = admin_client.get(url(unit_world["unit"], name="新项目"))
+    assert [row.record.total for row in response.context["table"].paginated_rows] == [None]
+    assert "评分更新中" in response.content.decode()
+    assert late.goal_tables.get().is_stale is True  # reading rescored nothing
+
+    rescore_stale()  # what the task enqueued at the change (or the periodic sweep) does
     response = admin_client.get(url(unit_world["unit"], name="新项目"))
     assert [row.record.total for row in response.context["table"].paginated_rows] == [Decimal("100")]
     assert late.goal_tables.get().is_stale is False
+    assert "评分更新中" not in response.content.decode()
 
 
 def test_the_chart_data_is_in_the_page(admin_client, unit_world):
@@ -270,4 +277,4 @@ def test_a_year_without_projects_shows_an_empty_scorecard(admin_client, unit_wor
     assert response.context["summary"].projects == 0 and response.context["summary"].average_total is None
     page = response.content.decode()
     assert "没有符合条件的项目" in page and "2030 年度尚无部门整体绩效目标表" in page
-    assert reverse("scorecard-unit", args=[unit_world["unit"].pk, 2026]) in page  # the other years
+    assert reverse("scorecards:unit", args=[unit_world["unit"].pk, 2026]) in page  # the other years

@@ -5,10 +5,13 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.services import execution_record, membership_grant, unit_create
-from kpi import scoring, services, tasks
+from budgets.services import membership_grant, unit_create
+from kpi import scoring
 from kpi.models import GoalTable, Indicator, Report
-from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
+from tests.factories import ProjectFactory, UnitFactory, UserFactory, rescore_stale, table_with_indicators
+from kpi.goals.services import goal_table_approve, indicator_set_not_applicable
+from kpi.reports.services import actual_record, execution_report, report_approve, report_submit
+from kpi.rescoring.tasks import rescore_table
 
 JULY = dt.date(2026, 7, 31)
 OCTOBER = dt.date(2026, 10, 31)
@@ -25,7 +28,7 @@ ROWS = [
 @pytest.fixture(autouse=True)
 def no_enqueue(monkeypatch):
     """Rescoring is never enqueued: every table a report shows is stale until the report rescores it."""
-    monkeypatch.setattr(tasks.rescore_table, "delay", lambda *args: None)
+    monkeypatch.setattr(rescore_table, "delay", lambda *args: None)
 
 
 @pytest.fixture(autouse=True)
@@ -59,21 +62,22 @@ def build_world() -> World:
     project = ProjectFactory(unit=unit, name="职业技能培训补贴项目", lead=lead, budget_initial=Decimal("200.00"),
                              fiscal=Decimal("150.00"), carryover=Decimal("30.00"), other=Decimal("20.00"))
     table, indicators = table_with_indicators(project, rows=ROWS)
-    services.goal_table_approve(table=table)
+    goal_table_approve(table=table)
     table.refresh_from_db()
-    services.indicator_set_not_applicable(indicator=indicators[5], not_applicable=True, reason="本年度未开展")
-    services.actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("80"), deviation_category="经费保障",
+    indicator_set_not_applicable(indicator=indicators[5], not_applicable=True, reason="本年度未开展")
+    actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("80"), deviation_category="经费保障",
                            deviation_reason="下半年资金到位较晚", rectification_measures="提前拨付培训资金", user=lead)
-    services.actual_record(indicator=indicators[1], as_of=JULY, value=Decimal("96"), user=lead)
-    cost = services.actual_record(indicator=indicators[2], as_of=JULY, value=Decimal("40"), user=lead)
-    services.actual_record(indicator=indicators[3], as_of=JULY, grade="部分达成年度指标并具有一定效果",
+    actual_record(indicator=indicators[1], as_of=JULY, value=Decimal("96"), user=lead)
+    cost = actual_record(indicator=indicators[2], as_of=JULY, value=Decimal("40"), user=lead)
+    actual_record(indicator=indicators[3], as_of=JULY, grade="部分达成年度指标并具有一定效果",
                            points=Decimal("7"), user=lead)
     report = Report.objects.get(table=table, as_of=JULY)
-    services.report_submit(report=report, user=lead)
-    services.report_approve(report=report, user=admin)
+    report_submit(report=report, user=lead)
+    report_approve(report=report, user=admin)
     # A correction still in draft: the official figures ignore it.
-    services.actual_record(indicator=indicators[2], as_of=JULY, value=Decimal("100"), replaces=cost, user=lead)
-    execution_record(project=project, as_of=JULY, executed=Decimal("150.00"), user=lead)
+    actual_record(indicator=indicators[2], as_of=JULY, value=Decimal("100"), replaces=cost, user=lead)
+    execution_report(project=project, as_of=JULY, executed=Decimal("150.00"), user=lead)
+    rescore_stale()
     return World(bureau, unit, project, table, [Indicator.objects.get(pk=i.pk) for i in indicators], admin, lead,
                  reviewer)
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from kpi import tasks
 from kpi.models import SelfEvalReport
 from kpi.selfeval import services
 from kpi.selfeval.data import unit_evaluation
 from tests.factories import UnitFactory
+from kpi.selfeval.tasks import selfeval_bundle_run
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ EXPECTED_NAMES = [
 @pytest.fixture
 def sent(monkeypatch):
     messages = []
-    monkeypatch.setattr(tasks.selfeval_bundle_run, "delay", lambda *args: messages.append(args))
+    monkeypatch.setattr(selfeval_bundle_run, "delay", lambda *args: messages.append(args))
     return messages
 
 
@@ -44,7 +44,7 @@ def test_start_enqueues_after_commit_once(world, sent, django_capture_on_commit_
 def test_bundle_task_writes_the_zip_and_progress(world, sent, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         report = services.selfeval_bundle_start(unit=world.unit, year=2026, user=world.admin)
-    tasks.selfeval_bundle_run(report.pk)
+    selfeval_bundle_run(report.pk)
     report.refresh_from_db()
     assert report.status == SelfEvalReport.Status.DONE
     assert report.done == report.total == 4 and report.percent == 100
@@ -70,16 +70,16 @@ def test_progress_is_recorded_while_running(world, sent, monkeypatch):
         return render(evaluation, fmt, generated_at)
 
     monkeypatch.setattr(services, "_render_table", spy)
-    tasks.selfeval_bundle_run(report.pk)
+    selfeval_bundle_run(report.pk)
     assert observed == [("running", 2, 4), ("running", 3, 4)]
 
 
 def test_running_twice_is_harmless(world, sent):
     report = services.selfeval_bundle_start(unit=world.unit, year=2026)
-    tasks.selfeval_bundle_run(report.pk)
+    selfeval_bundle_run(report.pk)
     report.refresh_from_db()
     first_name = report.file.name
-    tasks.selfeval_bundle_run(report.pk)
+    selfeval_bundle_run(report.pk)
     report.refresh_from_db()
     assert report.status == "done" and report.file.name == first_name and report.done == report.total
     assert len(list(Path(report.file.storage.path(first_name)).parent.iterdir())) == 1  # no second file left
@@ -93,7 +93,7 @@ def test_a_unit_with_the_unit_table_gets_its_files(world, sent):
     table_with_indicators(unit=world.unit, year=2026, rows=[("履职效能", "数量指标", "职业介绍人次", ">=1万人次",
                                                             Decimal("90"))])
     report = services.selfeval_bundle_start(unit=world.unit, year=2026)
-    tasks.selfeval_bundle_run(report.pk)
+    selfeval_bundle_run(report.pk)
     report.refresh_from_db()
     with report.file.open("rb") as handle, zipfile.ZipFile(handle) as archive:
         names = archive.namelist()
@@ -105,7 +105,7 @@ def test_a_unit_with_the_unit_table_gets_its_files(world, sent):
 def test_a_unit_without_tables_fails_with_a_reason(sent):
     unit = UnitFactory()
     report = services.selfeval_bundle_start(unit=unit, year=2026)
-    tasks.selfeval_bundle_run(report.pk)
+    selfeval_bundle_run(report.pk)
     report.refresh_from_db()
     assert report.status == SelfEvalReport.Status.FAILED and "没有绩效目标表" in report.error
     assert services.bundle_progress(report=report)["file_url"] is None
@@ -119,7 +119,7 @@ def test_an_unexpected_error_is_recorded_and_raised(world, sent, monkeypatch):
 
     monkeypatch.setattr(services, "_render_table", broken)
     with pytest.raises(RuntimeError):
-        tasks.selfeval_bundle_run(report.pk)
+        selfeval_bundle_run(report.pk)
     report.refresh_from_db()
     assert report.status == "failed" and report.error == "RuntimeError: 字体损坏"
 

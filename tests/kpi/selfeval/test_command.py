@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from tests.factories import UnitFactory
 
 from .conftest import expected_scores
+from kpi.reports.services import actual_record
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,6 @@ def test_json_values_are_the_engines(world):
 def test_unit_table_entry_has_the_same_shape(world):
     from decimal import Decimal
 
-    from kpi import services
     from tests.factories import approve_reports, table_with_indicators
 
     from .conftest import JULY
@@ -91,7 +91,7 @@ def test_unit_table_entry_has_the_same_shape(world):
     table, indicators = table_with_indicators(unit=world.unit, year=2026, rows=[
         ("履职效能", "数量指标", "职业介绍人次", ">=1万人次", Decimal("90")),
     ])
-    services.actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("1.2"))
+    actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("1.2"))
     approve_reports(table)
     data = run_json("--unit", "SE-UNIT", "--year", "2026")
     check_entry(data["unit_table"])

@@ -3,13 +3,14 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.services import execution_record, project_budget_adjust, unit_budget_adjust
-from kpi import services
+
 from kpi.models import GoalTable, Report
 from kpi.selfeval.data import NoTables, table_evaluation, unit_evaluation
-from tests.factories import ProjectFactory, UnitFactory, approve_reports, table_with_indicators
+from tests.factories import rescore_stale, ProjectFactory, UnitFactory, approve_reports, table_with_indicators
 
 from .conftest import JULY, OCTOBER, expected_scores
+from kpi.reports.services import actual_record, budget_adjust, execution_report, report_approve, report_submit
+from kpi.rescoring.services import tables_rescore
 
 pytestmark = pytest.mark.django_db
 
@@ -80,18 +81,23 @@ def test_a_unit_without_parent_is_its_own_department():
     assert table_evaluation(table=table).department_name == project.unit.name
 
 
-def test_stale_tables_are_rescored_before_reporting(world):
-    services.tables_rescore(table_ids=[world.table.pk])
+def test_stale_tables_are_read_as_stored_and_never_rescored_by_reading(world):
+    tables_rescore(table_ids=[world.table.pk])
     assert table_evaluation(table=world.table).indicators[0].points == Decimal("24.00")
     # A correction of the approved actual, approved, and never rescored (the task is not run). It joins the
     # draft that already corrects the cost indicator (100), so that one is approved with it.
     first = world.indicators[0].actuals.get()
-    services.actual_record(indicator=world.indicators[0], as_of=JULY, value=Decimal("90"), replaces=first,
+    actual_record(indicator=world.indicators[0], as_of=JULY, value=Decimal("90"), replaces=first,
                            deviation_reason="进度略慢", user=world.lead)
     correction = Report.objects.get(table=world.table, as_of=JULY, status=Report.Status.DRAFT)
-    services.report_approve(report=services.report_submit(report=correction))
+    report_approve(report=report_submit(report=correction))
     assert GoalTable.objects.get(pk=world.table.pk).is_stale
 
+    # Reading writes nothing: the stored figures, the table still stale.
+    assert table_evaluation(table=world.table).indicators[0].points == Decimal("24.00")
+    assert GoalTable.objects.get(pk=world.table.pk).is_stale
+
+    rescore_stale()  # what the task enqueued at the change (or the sweep) does
     e = table_evaluation(table=world.table)
     expected = expected_scores(world.indicators, values={0: Decimal("90"), 2: Decimal("100")})
     assert e.indicators[0].actual == "90人次" and e.indicators[2].actual == "100元/人"
@@ -103,14 +109,16 @@ def test_stale_tables_are_rescored_before_reporting(world):
 def test_only_approved_values_count_at_the_latest_date(world):
     """A later report that is only submitted changes no value (its date is scored with approved values only);
     once approved, its values count."""
-    services.actual_record(indicator=world.indicators[4], as_of=OCTOBER, value=Decimal("95"), user=world.lead)
+    actual_record(indicator=world.indicators[4], as_of=OCTOBER, value=Decimal("95"), user=world.lead)
     october = Report.objects.get(table=world.table, as_of=OCTOBER)
-    services.report_submit(report=october)
+    report_submit(report=october)
+    rescore_stale()
     e = table_evaluation(table=world.table)
     assert e.as_of == OCTOBER and e.indicators[4].points is None
     assert e.indicators[0].points == Decimal("24.00")
     assert "指标“参训人员满意度”：实际完成值尚未审核通过，缺少已审核的实际完成值" in e.missing
-    services.report_approve(report=october)
+    report_approve(report=october)
+    rescore_stale()
     e = table_evaluation(table=world.table)
     assert e.as_of == OCTOBER and e.indicators[4].points == Decimal("10.00")
     assert e.indicators[0].points == Decimal("24.00")  # July's approved values still stand
@@ -119,9 +127,10 @@ def test_only_approved_values_count_at_the_latest_date(world):
 def test_zero_budget_leaves_the_rate_undefined():
     project = ProjectFactory(budget_initial=Decimal("0"), fiscal=Decimal("0"))
     table, indicators = table_with_indicators(project)
-    services.actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("100"))
+    actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("100"))
     approve_reports(table)
-    execution_record(project=project, as_of=JULY, executed=Decimal("5"))
+    execution_report(project=project, as_of=JULY, executed=Decimal("5"))
+    rescore_stale()
     e = table_evaluation(table=table)
     assert e.budget == Decimal("0.00") and e.executed == Decimal("5.00")
     assert e.rate is None and e.execution_points is None
@@ -132,8 +141,9 @@ def test_zero_budget_leaves_the_rate_undefined():
 def test_no_execution_figure_is_missing():
     project = ProjectFactory()
     table, indicators = table_with_indicators(project)
-    services.actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("100"))
+    actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("100"))
     approve_reports(table)
+    rescore_stale()
     e = table_evaluation(table=table)
     assert e.executed is None and e.rate is None and e.execution_points is None
     assert "缺少全年执行数（截至 2026-07-31 未登记预算执行数），预算执行率无法计算" in e.missing
@@ -143,7 +153,8 @@ def test_no_execution_figure_is_missing():
 def test_nothing_approved_shows_everything_missing():
     project = ProjectFactory()
     table, indicators = table_with_indicators(project)
-    services.actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("100"))  # a draft only
+    actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("100"))  # a draft only
+    rescore_stale()
     e = table_evaluation(table=table)
     assert e.as_of == JULY  # the official figures of the only date: nothing approved in them
     assert all(row.points is None and row.actual is None for row in e.indicators)
@@ -151,7 +162,8 @@ def test_nothing_approved_shows_everything_missing():
 
 
 def test_adjusted_budget_split_is_missing_not_guessed(world):
-    project_budget_adjust(project=world.project, budget_adjusted=Decimal("250.00"), reason="追加预算")
+    budget_adjust(project=world.project, adjusted=Decimal("250.00"), reason="追加预算")
+    rescore_stale()
     e = table_evaluation(table=world.table)
     assert e.budget == Decimal("250.00") and e.rate == Decimal("0.6000")
     assert [row.full_year for row in e.funds] == [Decimal("250.00"), None, None, None]
@@ -162,11 +174,12 @@ def test_unit_evaluation_has_the_unit_table(world):
     unit_table, indicators = table_with_indicators(unit=world.unit, year=2026, rows=[
         ("履职效能", "数量指标", "职业介绍人次", ">=1万人次", Decimal("90")),
     ])
-    unit_budget_adjust(unit=world.unit, year=2026, adjusted=Decimal("800"), reason="年中调整")
-    services.actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("0.8"))
+    budget_adjust(unit=world.unit, year=2026, adjusted=Decimal("800"), reason="年中调整")
+    actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("0.8"))
     approve_reports(unit_table)
-    execution_record(unit=world.unit, year=2026, as_of=JULY, executed=Decimal("400"))
+    execution_report(unit=world.unit, year=2026, as_of=JULY, executed=Decimal("400"))
 
+    rescore_stale()
     u = unit_evaluation(unit=world.unit, year=2026)
     assert [e.label for e in u.evaluations] == ["测试市就业服务中心（部门整体）", "职业技能培训补贴项目"]
     e = u.unit_table
@@ -192,9 +205,9 @@ def test_query_count_does_not_grow_with_tables(django_assert_max_num_queries):
     for unit, count in ((small, 1), (large, 4)):
         for _ in range(count):
             table, indicators = table_with_indicators(ProjectFactory(unit=unit))
-            services.actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("100"))
+            actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("100"))
             approve_reports(table)
-        services.tables_rescore(table_ids=GoalTable.objects.filter(unit=unit).values_list("pk", flat=True))
+        tables_rescore(table_ids=GoalTable.objects.filter(unit=unit).values_list("pk", flat=True))
     with CaptureQueriesContext(connection) as queries:
         unit_evaluation(unit=small, year=2026)
     with django_assert_max_num_queries(len(queries)):

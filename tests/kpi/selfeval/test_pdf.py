@@ -7,6 +7,7 @@ import pytest
 
 from kpi.selfeval import pdf
 from kpi.selfeval.data import table_evaluation, unit_evaluation
+from kpi.reports.services import actual_record
 
 pytestmark = pytest.mark.django_db
 
@@ -87,13 +88,12 @@ def test_a_group_taller_than_a_page_still_renders(monkeypatch):
     import datetime as dt
     from decimal import Decimal
 
-    from kpi import services
     from tests.factories import ProjectFactory, approve_reports, table_with_indicators
 
     rows = [("产出指标", "数量指标", f"培训班次第{i}期", ">=10个", Decimal("6")) for i in range(15)]
     table, indicators = table_with_indicators(ProjectFactory(), rows=rows)
     for indicator in indicators:
-        services.actual_record(indicator=indicator, as_of=dt.date(2026, 7, 31), value=Decimal("5"),
+        actual_record(indicator=indicator, as_of=dt.date(2026, 7, 31), value=Decimal("5"),
                                deviation_reason="受场地限制，部分班次延期举办。" * 12)
     approve_reports(table)
     assert pdf.table_pdf(table_evaluation(table=table)).startswith(b"%PDF-")

@@ -5,20 +5,22 @@ from io import BytesIO
 from urllib.parse import unquote
 
 import pytest
+from decimal import Decimal
 from django.urls import get_resolver, reverse
 from openpyxl import load_workbook
 
-from kpi import tasks
 from kpi.models import SelfEvalReport
+from kpi.reports.services import actual_record
 from kpi.selfeval import services
-from .conftest import other_unit_users
+from .conftest import OCTOBER, other_unit_users
+from kpi.selfeval.tasks import selfeval_bundle_run
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def no_bundle_enqueue(monkeypatch):
-    monkeypatch.setattr(tasks.selfeval_bundle_run, "delay", lambda *args: None)
+    monkeypatch.setattr(selfeval_bundle_run, "delay", lambda *args: None)
 
 
 def body(response) -> bytes:
@@ -28,11 +30,13 @@ def body(response) -> bytes:
 @pytest.mark.parametrize("fmt, magic", [("xlsx", b"PK\x03\x04"), ("pdf", b"%PDF-")])
 def test_the_lead_downloads_the_project_table(client, world, fmt, magic):
     client.force_login(world.lead)
-    response = client.get(reverse("selfeval-download", args=[world.table.pk]), {"format": fmt})
-    assert response.status_code == 200
-    assert body(response).startswith(magic)
-    disposition = unquote(response["Content-Disposition"])
-    assert "attachment" in disposition and f"2026-职业技能培训补贴项目-项目支出绩效自评表.{fmt}" in disposition
+    for method in (client.get, client.post):  # GET downloads it; POST (存档) keeps it too
+        response = method(reverse("selfeval:download", args=[world.table.pk]), {"format": fmt})
+        assert response.status_code == 200
+        assert body(response).startswith(magic)
+        disposition = unquote(response["Content-Disposition"])
+        assert "attachment" in disposition and f"2026-职业技能培训补贴项目-项目支出绩效自评表.{fmt}" in disposition
+        assert SelfEvalReport.objects.count() == (0 if method == client.get else 1)
     report = SelfEvalReport.objects.get()
     assert (report.table_id, report.format, report.status, report.generated_by) == (world.table.pk, fmt, "done",
                                                                                     world.lead)
@@ -41,91 +45,100 @@ def test_the_lead_downloads_the_project_table(client, world, fmt, magic):
 
 def test_downloading_unchanged_data_twice_keeps_one_report(client, world):
     client.force_login(world.lead)
-    url = reverse("selfeval-download", args=[world.table.pk])
-    first = body(client.get(url, {"format": "xlsx"}))
-    second = body(client.get(url, {"format": "xlsx"}))
+    url = reverse("selfeval:download", args=[world.table.pk])
+    first = body(client.post(url, {"format": "xlsx"}))
+    second = body(client.post(url, {"format": "xlsx"}))
     assert first == second and SelfEvalReport.objects.count() == 1
     book = load_workbook(BytesIO(second))
     assert book.worksheets[0]["B3"].value == "职业技能培训补贴项目"
 
 
+def test_a_table_still_being_rescored_is_not_handed_out(client, world):
+    actual_record(indicator=world.indicators[4], as_of=OCTOBER, value=Decimal("95"), user=world.lead)
+    client.force_login(world.lead)
+    for method in (client.get, client.post):
+        response = method(reverse("selfeval:download", args=[world.table.pk]), {"format": "xlsx"})
+        assert response.status_code == 409 and "评分更新中" in response.content.decode()
+    assert SelfEvalReport.objects.count() == 0
+
+
 def test_a_bad_format_is_refused(client, world):
     client.force_login(world.lead)
-    response = client.get(reverse("selfeval-download", args=[world.table.pk]), {"format": "docx"})
+    response = client.get(reverse("selfeval:download", args=[world.table.pk]), {"format": "docx"})
     assert response.status_code == 400 and "xlsx 或 pdf" in response.content.decode()
 
 
 @pytest.mark.parametrize("who", ["admin", "reviewer"])
 def test_unit_page_for_administrators_and_reviewers(client, world, who):
     client.force_login(getattr(world, who))
-    page = client.get(reverse("selfeval-unit", args=[world.unit.pk, 2026])).content.decode()
+    page = client.get(reverse("selfeval:unit", args=[world.unit.pk, 2026])).content.decode()
     assert "测试市就业服务中心 · 2026 年度绩效自评" in page
     assert "指标“参训人员满意度”：缺少实际完成值（未填报）" in page
     assert "生成全部自评材料" in page
-    assert reverse("selfeval-download", args=[world.table.pk]) in page
+    assert reverse("selfeval:download", args=[world.table.pk]) in page
 
 
 def test_unit_page_without_tables(client, world):
     client.force_login(world.admin)
-    page = client.get(reverse("selfeval-unit", args=[world.unit.pk, 2025])).content.decode()
+    page = client.get(reverse("selfeval:unit", args=[world.unit.pk, 2025])).content.decode()
     assert "2025 年度没有绩效目标表" in page and "生成全部自评材料" not in page
 
 
 def test_bundle_from_the_page_progress_and_download(client, world, django_capture_on_commit_callbacks):
     client.force_login(world.admin)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("selfeval-bundle", args=[world.unit.pk, 2026]))
+        response = client.post(reverse("selfeval:bundle", args=[world.unit.pk, 2026]))
     assert response.status_code == 302
     report = SelfEvalReport.objects.get(table__isnull=True)
-    page = client.get(reverse("selfeval-unit", args=[world.unit.pk, 2026])).content.decode()
-    assert reverse("selfeval-progress", args=[report.pk]) in page  # the progress bar polls it
-    progress = client.get(reverse("selfeval-progress", args=[report.pk])).json()
+    page = client.get(reverse("selfeval:unit", args=[world.unit.pk, 2026])).content.decode()
+    assert reverse("selfeval:progress", args=[report.pk]) in page  # the progress bar polls it
+    progress = client.get(reverse("selfeval:progress", args=[report.pk])).json()
     assert progress == {"status": "pending", "status_display": "排队中", "done": 0, "total": 0, "percent": 0,
                         "error": "", "file_url": None}
 
-    tasks.selfeval_bundle_run(report.pk)
-    progress = client.get(reverse("selfeval-progress", args=[report.pk])).json()
+    selfeval_bundle_run(report.pk)
+    progress = client.get(reverse("selfeval:progress", args=[report.pk])).json()
     assert (progress["status"], progress["percent"]) == ("done", 100)
-    assert progress["file_url"] == reverse("selfeval-file", args=[report.pk])
+    assert progress["file_url"] == reverse("selfeval:file", args=[report.pk])
     response = client.get(progress["file_url"])
     assert response.status_code == 200
     assert "2026-测试市就业服务中心-绩效自评.zip" in unquote(response["Content-Disposition"])
     with zipfile.ZipFile(BytesIO(body(response))) as archive:
         assert "项目支出绩效自评表/职业技能培训补贴项目.pdf" in archive.namelist()
-    page = client.get(reverse("selfeval-unit", args=[world.unit.pk, 2026])).content.decode()
-    assert "全部自评材料" in page and reverse("selfeval-file", args=[report.pk]) in page
+    page = client.get(reverse("selfeval:unit", args=[world.unit.pk, 2026])).content.decode()
+    assert "全部自评材料" in page and reverse("selfeval:file", args=[report.pk]) in page
 
 
 def test_a_lead_gets_no_unit_page(client, world):
     client.force_login(world.lead)
-    assert client.get(reverse("selfeval-unit", args=[world.unit.pk, 2026])).status_code == 404
-    assert client.post(reverse("selfeval-bundle", args=[world.unit.pk, 2026])).status_code == 404
+    assert client.get(reverse("selfeval:unit", args=[world.unit.pk, 2026])).status_code == 404
+    assert client.post(reverse("selfeval:bundle", args=[world.unit.pk, 2026])).status_code == 404
 
 
 def test_project_page_links_to_the_downloads(client, world):
     client.force_login(world.admin)
-    page = client.get(reverse("project-detail", args=[world.project.pk])).content.decode()
-    url = reverse("selfeval-download", args=[world.table.pk])
+    page = client.get(reverse("scorecards:project", args=[world.project.pk])).content.decode()
+    url = reverse("selfeval:download", args=[world.table.pk])
     assert f"{url}?format=xlsx" in page and f"{url}?format=pdf" in page and "下载绩效自评表" in page
-    assert reverse("selfeval-unit", args=[world.unit.pk, 2026]) in page
+    assert reverse("selfeval:unit", args=[world.unit.pk, 2026]) in page
 
 
 def selfeval_url_names():
-    resolver = get_resolver()
-    return sorted({name for name in resolver.reverse_dict if isinstance(name, str) and name.startswith("selfeval-")})
+    resolver = get_resolver().namespace_dict["selfeval"][1]
+    return sorted(f"selfeval:{name}" for name in resolver.reverse_dict if isinstance(name, str))
 
 
 @pytest.mark.parametrize("role", ["admin", "lead", "reviewer"])
 def test_users_of_another_unit_get_404_everywhere(client, world, role):
     bundle = services.selfeval_bundle_start(unit=world.unit, year=2026)
-    tasks.selfeval_bundle_run(bundle.pk)
+    selfeval_bundle_run(bundle.pk)
     kept = services.table_report_keep(table=world.table, fmt="pdf", user=world.lead)
     args = {
-        "selfeval-download": [world.table.pk],
-        "selfeval-unit": [world.unit.pk, 2026],
-        "selfeval-bundle": [world.unit.pk, 2026],
-        "selfeval-progress": [bundle.pk],
-        "selfeval-file": [bundle.pk],
+        "selfeval:download": [world.table.pk],
+        "selfeval:unit": [world.unit.pk, 2026],
+        "selfeval:bundle": [world.unit.pk, 2026],
+        "selfeval:progress": [bundle.pk],
+        "selfeval:file": [bundle.pk],
     }
     assert selfeval_url_names() == sorted(args)
     client.force_login(other_unit_users()[role])
@@ -137,21 +150,21 @@ def test_users_of_another_unit_get_404_everywhere(client, world, role):
             if response.status_code == 405:
                 assert method == client.get, name
     for pk in (kept.pk, bundle.pk):
-        assert client.get(reverse("selfeval-file", args=[pk])).status_code == 404
+        assert client.get(reverse("selfeval:file", args=[pk])).status_code == 404
 
 
 def test_a_lead_may_open_their_tables_report_but_not_the_bundle(client, world):
     bundle = services.selfeval_bundle_start(unit=world.unit, year=2026)
-    tasks.selfeval_bundle_run(bundle.pk)
+    selfeval_bundle_run(bundle.pk)
     kept = services.table_report_keep(table=world.table, fmt="xlsx", user=world.admin)
     client.force_login(world.lead)
-    assert client.get(reverse("selfeval-file", args=[kept.pk])).status_code == 200
-    assert client.get(reverse("selfeval-file", args=[bundle.pk])).status_code == 404
-    assert client.get(reverse("selfeval-progress", args=[bundle.pk])).status_code == 404
+    assert client.get(reverse("selfeval:file", args=[kept.pk])).status_code == 200
+    assert client.get(reverse("selfeval:file", args=[bundle.pk])).status_code == 404
+    assert client.get(reverse("selfeval:progress", args=[bundle.pk])).status_code == 404
 
 
 def test_pages_require_login(client, world):
-    response = client.get(reverse("selfeval-unit", args=[world.unit.pk, 2026]))
+    response = client.get(reverse("selfeval:unit", args=[world.unit.pk, 2026]))
     assert response.status_code == 302 and reverse("login") in response.url
 
 

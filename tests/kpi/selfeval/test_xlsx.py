@@ -4,13 +4,15 @@ from io import BytesIO
 from itertools import combinations
 
 import pytest
+
+from tests.factories import rescore_stale
 from openpyxl import load_workbook
 
-from kpi import services
 from kpi.selfeval.data import table_evaluation, unit_evaluation
 from kpi.selfeval.xlsx import table_workbook, unit_workbook
 
 from .conftest import JULY, expected_scores
+from kpi.reports.services import actual_record, report_approve, report_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -105,12 +107,13 @@ def test_unit_workbook_has_cover_unit_sheet_and_every_project(world):
 
 def test_control_characters_do_not_break_the_file(world):
     first = world.indicators[0].actuals.get()
-    services.actual_record(indicator=world.indicators[0], as_of=JULY, value=Decimal("85"), replaces=first,
+    actual_record(indicator=world.indicators[0], as_of=JULY, value=Decimal("85"), replaces=first,
                            deviation_reason="原因\x0b说明\x07", user=world.lead)
     from kpi.models import Report
 
     report = Report.objects.get(table=world.table, status=Report.Status.DRAFT)
-    services.report_approve(report=services.report_submit(report=report))
+    report_approve(report=report_submit(report=report))
+    rescore_stale()
     book = load_workbook(BytesIO(table_workbook(table_evaluation(table=world.table))))
     assert book.worksheets[0]["H13"].value == "偏差原因：原因说明"
 

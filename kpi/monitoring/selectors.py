@@ -1,0 +1,374 @@
+"""Reads of 绩效运行监控 (domain.md §6, "双监控"): where each goal table stands, and a unit's 绩效运行监控表.
+
+- `table_statuses(tables=…, cut=…)`: the one computation of a table's lights — its budget light (the
+  project's 执行数, or the unit's own for the 部门整体 table), every indicator's light and the worst of them,
+  from the latest figures (as of the cut, when one is given). The scorecards and the monitoring page both
+  read it, so a table shows the same light everywhere.
+- `monitoring_report(unit=…, year=…, cut=…)`: per goal table (each project of the unit and year, and the
+  unit's 部门整体 table) 全年预算数, the cumulative 执行数 as of the cut, 执行率 against the time elapsed
+  (cut month / 12) and the budget light; per indicator the latest year-to-date actual as of the cut
+  (returned reports ignored; approved or provisional said), 全年预计完成值, 偏差原因, 完成目标可能性,
+  整改 and the light; the table's worst light; and the unit's counts per colour.
+
+Both run a fixed number of queries whatever the number of projects and indicators.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Q
+
+from budgets.models import BudgetExecution, Project, Unit, UnitBudget
+from kpi import scoring
+from kpi.formatting import percent_text
+from kpi.lights import Light, budget_light, forecast, indicator_light, worst_light
+from kpi.models import Actual, GoalTable, Indicator, Report
+
+__all__ = [
+    "DEFAULT_CUT_MONTH",
+    "IndicatorLine",
+    "LIGHT_ORDER",
+    "MonitoringReport",
+    "TableBlock",
+    "TableStatus",
+    "default_cut",
+    "month_end",
+    "monitoring_report",
+    "table_statuses",
+]
+
+DEFAULT_CUT_MONTH = 7  # 1–7月: the classic mid-year monitoring
+# How colours are listed in a summary: the worrying ones first.
+LIGHT_ORDER = (Light.RED, Light.YELLOW, Light.GREEN, Light.BLUE, Light.NONE)
+_SHARE = Decimal("0.0001")
+
+
+def month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def default_cut(year: int) -> dt.date:
+    """July 31 of the year: the mid-year (1–7月) monitoring."""
+    return month_end(year, DEFAULT_CUT_MONTH)
+
+
+@dataclass
+class IndicatorLine:
+    """One indicator of a monitoring table, as of the cut."""
+
+    indicator: Indicator
+    actual: Actual | None  # the latest year-to-date actual dated on or before the cut
+    light: Light
+    forecast: Decimal | None  # 全年预计完成值: as entered, else projected
+    forecast_projected: bool  # True when projected by kpi.monitoring.forecast, not entered
+
+    @property
+    def approved(self) -> bool | None:
+        """Whether the value comes from an approved report (None: nothing reported)."""
+        return None if self.actual is None else self.actual.report.status == Report.Status.APPROVED
+
+    @property
+    def status_label(self) -> str:
+        """已审核, or 暂报 with the report's status (草稿 / 已提交)."""
+        if self.actual is None:
+            return "未填报"
+        if self.approved:
+            return "已审核"
+        return f"暂报（{self.actual.report.get_status_display()}）"
+
+    @property
+    def value(self) -> Decimal | None:
+        return None if self.actual is None else self.actual.value
+
+    @property
+    def value_text(self) -> str | None:
+        """What was achieved when it is not a number: a grade, or 是/否 for 是否达成 (None otherwise)."""
+        actual = self.actual
+        if actual is None or actual.value is not None:
+            return None
+        if actual.grade:
+            return actual.grade
+        if actual.met is not None:
+            return "是" if actual.met else "否"
+        return None
+
+    @property
+    def deviation(self) -> str:
+        """偏差原因: the category and the explanation, e.g. “经费保障：资金未到位”."""
+        if self.actual is None:
+            return ""
+        parts = [self.actual.deviation_category, self.actual.deviation_reason.strip()]
+        return "：".join(p for p in parts if p)
+
+    @property
+    def likelihood(self) -> str:
+        return "" if self.actual is None else self.actual.likelihood
+
+    @property
+    def needs_rectification(self) -> bool | None:
+        return None if self.actual is None else self.actual.needs_rectification
+
+    @property
+    def rectification_measures(self) -> str:
+        return "" if self.actual is None else self.actual.rectification_measures
+
+
+@dataclass
+class TableBlock:
+    """One project's (or the unit's 部门整体) monitoring table."""
+
+    title: str  # the project's name, or “{unit}（部门整体）”
+    project: Project | None
+    table: GoalTable | None  # None: the project has no goal table yet
+    budget: Decimal | None  # 全年预算数（万元）
+    executed: Decimal | None  # 执行数 as of the cut（万元）; None: nothing recorded
+    execution_as_of: dt.date | None
+    execution_rate: Decimal | None  # a fraction: 0.4321 = 43.21 %
+    budget_light: Light
+    lines: list[IndicatorLine] = field(default_factory=list)
+    light: Light = Light.NONE  # the worst of the budget light and the indicator lights
+
+    @property
+    def is_unit(self) -> bool:
+        return self.project is None
+
+    @property
+    def execution_rate_text(self) -> str:
+        return percent_text(self.execution_rate) or ""
+
+
+@dataclass
+class MonitoringReport:
+    """绩效运行监控表 of a unit and year at a cut date."""
+
+    unit: Unit
+    year: int
+    cut: dt.date
+    blocks: list[TableBlock]
+
+    @property
+    def month(self) -> int:
+        return self.cut.month
+
+    @property
+    def time_share(self) -> Decimal:
+        """时间进度: the share of the year elapsed at the cut month (m / 12)."""
+        return (Decimal(self.cut.month) / 12).quantize(_SHARE, ROUND_HALF_UP)
+
+    @property
+    def time_share_text(self) -> str:
+        return percent_text(self.time_share) or ""
+
+    @property
+    def counts(self) -> dict[Light, int]:
+        """Tables (projects and 部门整体) per colour of their worst light."""
+        return _count(block.light for block in self.blocks)
+
+    @property
+    def indicator_counts(self) -> dict[Light, int]:
+        return _count(line.light for block in self.blocks for line in block.lines)
+
+
+def _count(lights) -> dict[Light, int]:
+    counts = dict.fromkeys(LIGHT_ORDER, 0)
+    for light in lights:
+        counts[light] += 1
+    return counts
+
+
+# --- where each table stands: its lights ----------------------------------------------------------
+
+@dataclass
+class TableStatus:
+    """Where a goal table stands (today, or at a cut): its lights (domain.md §6), last update, latest report."""
+
+    as_of: dt.date | None = None  # the latest date anything was reported (on or before the cut)
+    light: Light = Light.NONE  # the worst of the budget light and the indicator lights
+    budget_light: Light = Light.NONE
+    indicator_lights: dict[int, Light] = field(default_factory=dict)
+    last_update: dt.datetime | None = None
+    report: Report | None = None  # the latest report (any status)
+    budget: Decimal | None = None  # 全年预算数
+    execution: BudgetExecution | None = None  # the latest 执行数 (on or before the cut)
+    execution_rate: Decimal | None = None
+    indicators: list[Indicator] = field(default_factory=list)  # the applicable ones, in order
+    actuals: dict[int, Actual] = field(default_factory=dict)  # per indicator, the latest actual that counts
+
+
+def table_statuses(*, tables: list[GoalTable], cut: dt.date | None = None) -> dict[int, TableStatus]:
+    """Lights, last update and latest report of each table, from the latest year-to-date figures on or
+    before `cut` (all of them without a cut): what was entered, approved or not, returned reports excepted.
+
+    Lights are judged at the cut's month, or without a cut at the month of the table's latest figure. The
+    budget is the project's 全年预算数, or the unit's 年度预算 for its 部门整体 table, and so is the 执行数.
+    Not-applicable indicators have no light. The tables need `project` loaded (select_related). Five
+    queries in all (four without a 部门整体 table).
+    """
+    statuses = {t.pk: TableStatus() for t in tables}
+    if not tables:
+        return statuses
+    ids = list(statuses)
+    by_table: dict[int, list[Indicator]] = {pk: [] for pk in ids}
+    for indicator in Indicator.objects.filter(table_id__in=ids, not_applicable=False).order_by("order"):
+        by_table[indicator.table_id].append(indicator)
+    actuals = Actual.objects.filter(indicator__table_id__in=ids).that_count()
+    if cut is not None:
+        actuals = actuals.filter(as_of__lte=cut)
+    latest_actual: dict[int, Actual] = {}
+    for actual in actuals.select_related("report").order_by("as_of", "id"):
+        latest_actual[actual.indicator_id] = actual
+    executions = _latest_executions(tables, cut=cut)
+    budgets = _budgets(tables)
+    for report in Report.objects.filter(table_id__in=ids).order_by("as_of", "id"):
+        statuses[report.table_id].report = report
+
+    for table in tables:
+        status = statuses[table.pk]
+        status.indicators = by_table[table.pk]
+        status.actuals = {i.pk: latest_actual[i.pk] for i in status.indicators if i.pk in latest_actual}
+        status.budget = budgets.get(table.pk)
+        status.execution = execution = executions.get(table.pk)
+        executed = execution.executed if execution is not None else None
+        status.execution_rate = scoring.score_execution(budget=status.budget, executed=executed).rate
+        dates = [a.as_of for a in status.actuals.values()]
+        stamps = [a.recorded_at for a in status.actuals.values()]
+        if execution is not None:
+            dates.append(execution.as_of)
+            stamps.append(execution.recorded_at)
+        if dates:
+            status.as_of, status.last_update = max(dates), max(stamps)
+        if cut is None and not dates:
+            continue
+        month = cut.month if cut is not None else status.as_of.month
+        status.budget_light = budget_light(rate=status.execution_rate, month=month)
+        for indicator in status.indicators:
+            status.indicator_lights[indicator.pk] = _indicator_light(indicator, status.actuals.get(indicator.pk),
+                                                                     month)
+        status.light = worst_light([status.budget_light, *status.indicator_lights.values()])
+    return statuses
+
+
+def _latest_executions(tables: list[GoalTable], *, cut: dt.date | None) -> dict[int, BudgetExecution]:
+    """Per table, its latest 执行数 on or before the cut: the project's, or the unit's own (no project). One query."""
+    of_project = {t.project_id: t.pk for t in tables if t.project_id}
+    of_unit = {(t.unit_id, t.year): t.pk for t in tables if not t.project_id}
+    wanted = Q(project_id__in=list(of_project))
+    if of_unit:
+        wanted |= Q(project__isnull=True, unit_id__in={u for u, _ in of_unit}, year__in={y for _, y in of_unit})
+    executions = BudgetExecution.objects.filter(wanted)
+    if cut is not None:
+        executions = executions.filter(as_of__lte=cut)
+    latest: dict[int, BudgetExecution] = {}
+    for execution in executions.order_by("as_of", "id"):
+        table_id = (of_project.get(execution.project_id) if execution.project_id
+                    else of_unit.get((execution.unit_id, execution.year)))
+        if table_id is not None:
+            latest[table_id] = execution
+    return latest
+
+
+def _budgets(tables: list[GoalTable]) -> dict[int, Decimal | None]:
+    """全年预算数 per table: the project's, or for the 部门整体 table the unit's 年度预算 (None when not recorded)."""
+    result: dict[int, Decimal | None] = {t.pk: t.project.full_year_budget for t in tables if t.project_id}
+    of_unit = {(t.unit_id, t.year): t.pk for t in tables if not t.project_id}
+    if of_unit:
+        result.update(dict.fromkeys(of_unit.values()))
+        for budget in UnitBudget.objects.filter(unit_id__in={u for u, _ in of_unit}, year__in={y for _, y in of_unit}):
+            table_id = of_unit.get((budget.unit_id, budget.year))
+            if table_id is not None:
+                result[table_id] = budget.full_year_budget
+    return result
+
+
+def _indicator_light(indicator: Indicator, actual: Actual | None, month: int) -> Light:
+    if actual is None:
+        return Light.NONE
+    ratio = None
+    try:
+        ratio = scoring.score_indicator(
+            rule=indicator.rule, target=indicator.target,
+            actual=actual.value if actual.value is not None else actual.met,
+            weight=indicator.weight, grade=actual.grade or None, points=actual.points,
+        ).ratio
+    except scoring.ScoringError:
+        pass
+    return indicator_light(
+        kind=indicator.target_kind, cumulative=indicator.accumulation == Indicator.Accumulation.CUMULATIVE,
+        target_value=indicator.target_value, actual=actual.value, met=actual.met, grade=actual.grade,
+        score_ratio=ratio, month=month,
+    )
+
+
+# --- the 绩效运行监控表 of a unit -----------------------------------------------------------------------
+
+def monitoring_report(*, unit: Unit, year: int, cut: dt.date) -> MonitoringReport:
+    """The unit's 绩效运行监控表 at `cut` (see the module docstring): the lights of `table_statuses`.
+
+    Not-applicable indicators are left out, as they are of the lights everywhere else.
+    """
+    if cut.year != year:
+        raise ValueError(f"截至日期 {cut:%Y-%m-%d} 不在 {year} 年度内。")
+    projects = list(Project.objects.filter(unit=unit, year=year).order_by("code", "name", "pk"))
+    by_pk = {p.pk: p for p in projects}
+    tables = list(GoalTable.objects.filter(unit=unit, year=year))
+    for table in tables:
+        if table.project_id:
+            table.project = by_pk[table.project_id]
+    statuses = table_statuses(tables=tables, cut=cut)
+    table_of_project = {t.project_id: t for t in tables if t.project_id}
+    blocks = []
+    for project in projects:
+        table = table_of_project.get(project.pk)
+        if table is None:
+            blocks.append(_block(title=project.name, project=project, table=None, status=None,
+                                 budget=project.full_year_budget, cut=cut))
+        else:
+            blocks.append(_block(title=project.name, project=project, table=table, status=statuses[table.pk],
+                                 budget=project.full_year_budget, cut=cut))
+    unit_table = next((t for t in tables if t.project_id is None), None)
+    if unit_table is not None:
+        status = statuses[unit_table.pk]
+        blocks.insert(0, _block(title=f"{unit.name}（部门整体）", project=None, table=unit_table, status=status,
+                                budget=status.budget, cut=cut))
+    return MonitoringReport(unit=unit, year=year, cut=cut, blocks=blocks)
+
+
+def _block(*, title, project, table, status: TableStatus | None, budget, cut: dt.date) -> TableBlock:
+    if status is None:  # a project without a goal table: its budget, nothing reported
+        return TableBlock(title=title, project=project, table=None, budget=budget, executed=None,
+                          execution_as_of=None, execution_rate=None,
+                          budget_light=budget_light(rate=None, month=cut.month))
+    execution = status.execution
+    block = TableBlock(
+        title=title, project=project, table=table, budget=budget,
+        executed=execution.executed if execution is not None else None,
+        execution_as_of=execution.as_of if execution is not None else None,
+        execution_rate=status.execution_rate, budget_light=status.budget_light, light=status.light,
+    )
+    for indicator in status.indicators:
+        actual = status.actuals.get(indicator.pk)
+        expected, projected = _forecast(indicator, actual)
+        block.lines.append(IndicatorLine(
+            indicator=indicator, actual=actual, light=status.indicator_lights[indicator.pk],
+            forecast=expected, forecast_projected=projected,
+        ))
+    return block
+
+
+def _forecast(indicator: Indicator, actual: Actual | None) -> tuple[Decimal | None, bool]:
+    """全年预计完成值: the one entered, else projected from the value at its own date.
+
+    A June figure still shown at a July cut is projected × 12 / 6, not × 12 / 7: it covers six months.
+    """
+    if actual is None:
+        return None, False
+    if actual.forecast is not None:
+        return actual.forecast, False
+    projected = forecast(
+        actual=actual.value, cumulative=indicator.accumulation == Indicator.Accumulation.CUMULATIVE,
+        month=actual.as_of.month,
+    )
+    return projected, projected is not None

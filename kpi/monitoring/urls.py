@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "monitoring"
+urlpatterns = [
+    path("monitoring/units/<int:unit_pk>/<int:year>/", views.unit_monitoring, name="unit"),
+    path("monitoring/units/<int:unit_pk>/<int:year>/download.xlsx", views.unit_monitoring_xlsx, name="unit-xlsx"),
+]

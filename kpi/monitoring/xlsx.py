@@ -1,0 +1,259 @@
+"""绩效运行监控表 as an Excel government form (openpyxl), from a `MonitoringReport`.
+
+One sheet: the merged title `{unit} {year}年 绩效运行监控表（1–m月）`, then per project (and the 部门整体
+table) a block of header rows — 项目名称, 全年预算数, 执行数, 执行率, 时间进度, 预算执行灯 — and the
+indicator rows. Numbers are stored as numbers (money 0.00, rates 0.00%); anything not reported reads
+未填报, never 0. Lights are the words 红/黄/绿/蓝/未填报 on a matching fill. A4 landscape, one page wide.
+"""
+from __future__ import annotations
+
+import math
+import unicodedata
+from decimal import Decimal
+from io import BytesIO
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from kpi.lights import Light
+
+from .selectors import LIGHT_ORDER, IndicatorLine, MonitoringReport, TableBlock
+
+SHEET_TITLE = "绩效运行监控表"
+MISSING = "未填报"
+LIGHT_TEXT = {Light.RED: "红", Light.YELLOW: "黄", Light.GREEN: "绿", Light.BLUE: "蓝", Light.NONE: MISSING}
+LIGHT_FILL = {
+    Light.RED: PatternFill("solid", fgColor="FF8B8B"),
+    Light.YELLOW: PatternFill("solid", fgColor="FFE27A"),
+    Light.GREEN: PatternFill("solid", fgColor="9BD49B"),
+    Light.BLUE: PatternFill("solid", fgColor="9CC3F0"),
+    Light.NONE: PatternFill("solid", fgColor="E3E3E3"),
+}
+
+
+def indicator_headers(month: int) -> tuple[str, ...]:
+    return ("一级指标", "二级指标", "三级指标", "年度指标值", f"1–{month}月完成值", "全年预计完成值", "偏差原因",
+            "完成目标可能性", "是否需要整改", "整改措施", "监控灯")
+
+
+WIDTHS = (12, 14, 28, 14, 14, 14, 26, 12, 10, 26, 10)
+NCOLS = len(WIDTHS)
+
+_THIN = Side(style="thin", color="000000")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_FONT = Font(name="宋体", size=10)
+_BOLD = Font(name="宋体", size=10, bold=True)
+_TITLE_FONT = Font(name="黑体", size=16, bold=True)
+_LABEL_FILL = PatternFill("solid", fgColor="F2F2F2")
+_WRAP = Alignment(wrap_text=True, vertical="center")
+_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
+_RIGHT = Alignment(wrap_text=True, vertical="center", horizontal="right")
+_MONEY = "#,##0.00"
+_PERCENT = "0.00%"
+_NUMBER = "General"  # 56, 96, 5.14: as entered, no forced decimals
+_TEXT = "@"
+
+
+def monitoring_workbook(report: MonitoringReport) -> bytes:
+    """The report as .xlsx bytes."""
+    workbook = Workbook()
+    ws = workbook.active
+    ws.title = SHEET_TITLE
+    for col, width in enumerate(WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+
+    title = f"{report.unit.name} {report.year}年 绩效运行监控表（1–{report.month}月）"
+    _put(ws, 1, 1, title, font=_TITLE_FONT, align=_CENTER, border=False)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=NCOLS)
+    ws.row_dimensions[1].height = 32
+    subtitle = (f"截至 {report.cut.year}年{report.cut.month}月{report.cut.day}日　　金额单位：万元　　"
+                f"时间进度 {report.month}/12")
+    _put(ws, 2, 1, subtitle, align=_CENTER, border=False)
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=NCOLS)
+
+    row = 4
+    for block in report.blocks:
+        row = _write_block(ws, row, block, report) + 2
+    _write_summary(ws, row, report)
+
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.print_title_rows = "1:2"
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _write_block(ws: Worksheet, row: int, block: TableBlock, report: MonitoringReport) -> int:
+    """A table's header rows and indicator rows from `row`; returns the last row written."""
+    _label(ws, row, 1, "部门名称" if block.is_unit else "项目名称")
+    _put(ws, row, 2, block.title)
+    _merge(ws, row, 2, row, 7)
+    _label(ws, row, 8, "整体监控灯" if block.is_unit else "项目监控灯", end_col=9)
+    _light(ws, row, 10, block.light, end_col=11)
+
+    row += 1
+    _label(ws, row, 1, "全年预算数")
+    _number(ws, row, 2, block.budget, _MONEY)
+    _label(ws, row, 3, "执行数")
+    _number(ws, row, 4, block.executed, _MONEY)
+    _label(ws, row, 5, "执行率")
+    if block.execution_rate is None and block.executed is not None:
+        _put(ws, row, 6, "—", align=_CENTER)  # a budget of 0: the rate is undefined, not unreported
+    else:
+        _number(ws, row, 6, block.execution_rate, _PERCENT)
+    _label(ws, row, 7, "时间进度")
+    _number(ws, row, 8, report.time_share, _PERCENT)
+    _label(ws, row, 9, "预算执行灯")
+    _light(ws, row, 10, block.budget_light, end_col=11)
+
+    row += 1
+    for col, header in enumerate(indicator_headers(report.month), start=1):
+        _label(ws, row, col, header)
+    if block.table is None:
+        row += 1
+        _put(ws, row, 1, "该项目尚未编制绩效目标表。", align=_CENTER)
+        _merge(ws, row, 1, row, NCOLS)
+        return row
+    if not block.lines:
+        row += 1
+        _put(ws, row, 1, "绩效目标表中没有适用的指标。", align=_CENTER)
+        _merge(ws, row, 1, row, NCOLS)
+        return row
+    first = row + 1
+    for line in block.lines:
+        row += 1
+        _write_line(ws, row, line)
+    _merge_levels(ws, first, block.lines)
+    return row
+
+
+def _write_line(ws: Worksheet, row: int, line: IndicatorLine) -> None:
+    indicator = line.indicator
+    _put(ws, row, 1, indicator.level1, align=_CENTER)
+    _put(ws, row, 2, indicator.level2, align=_CENTER)
+    _put(ws, row, 3, indicator.name)
+    _put(ws, row, 4, indicator.target_raw, align=_CENTER)
+    if line.actual is None:
+        _put(ws, row, 5, MISSING, align=_CENTER)
+    elif line.value is not None:
+        cell = _number(ws, row, 5, line.value, _NUMBER)
+        if not line.approved:
+            cell.comment = Comment(f"{line.status_label}：截至 {line.actual.as_of:%Y-%m-%d}", "Jixiao")
+    else:
+        cell = _put(ws, row, 5, line.value_text or MISSING, align=_CENTER)
+        if not line.approved:
+            cell.comment = Comment(line.status_label, "Jixiao")
+    if line.forecast is not None:
+        cell = _number(ws, row, 6, line.forecast, _NUMBER)
+        if line.forecast_projected:
+            cell.comment = Comment("按时间进度推算（未填报预计值）", "Jixiao")
+    else:
+        _put(ws, row, 6, MISSING if line.actual is None else "—", align=_CENTER)
+    _put(ws, row, 7, line.deviation)
+    _put(ws, row, 8, line.likelihood, align=_CENTER)
+    rectify = {True: "是", False: "否", None: ""}[line.needs_rectification]
+    _put(ws, row, 9, rectify, align=_CENTER)
+    _put(ws, row, 10, line.rectification_measures)
+    _light(ws, row, 11, line.light)
+    wrapped = ((indicator.level2, 1), (indicator.name, 2), (indicator.target_raw, 3), (line.deviation, 6),
+               (line.rectification_measures, 9))
+    height = max(_lines(text, WIDTHS[col]) for text, col in wrapped)
+    ws.row_dimensions[row].height = max(1, height) * 14 + 4
+
+
+def _merge_levels(ws: Worksheet, first: int, lines: list[IndicatorLine]) -> None:
+    """Merge runs of the same 一级指标 (and, inside them, the same 二级指标), as the printed forms do."""
+    for col, key in ((1, lambda i: i.level1), (2, lambda i: (i.level1, i.level2))):
+        start = 0
+        for index in range(1, len(lines) + 1):
+            if index == len(lines) or key(lines[index].indicator) != key(lines[start].indicator):
+                if index - start > 1:
+                    ws.merge_cells(start_row=first + start, start_column=col, end_row=first + index - 1, end_column=col)
+                start = index
+
+
+def _write_summary(ws: Worksheet, row: int, report: MonitoringReport) -> None:
+    _label(ws, row, 1, "单位汇总", end_col=2)
+    _label(ws, row, 3, "监控灯")
+    for offset, light in enumerate(LIGHT_ORDER):
+        _light(ws, row, 4 + offset, light)
+    _label(ws, row + 1, 1, "项目（目标表）数", end_col=3)
+    _label(ws, row + 2, 1, "指标数", end_col=3)
+    for offset, light in enumerate(LIGHT_ORDER):
+        _number(ws, row + 1, 4 + offset, report.counts[light], "0")
+        _number(ws, row + 2, 4 + offset, report.indicator_counts[light], "0")
+    notes = (
+        "注：1. 监控灯：预算执行按 执行率 ÷ 时间进度，低于60%红、60%–80%黄、80%及以上绿；累计型指标按 完成值 ÷"
+        "（年度指标值 × 时间进度），水平型指标按当前完成比例，另有120%及以上为蓝（超进度，指标值可能偏低）。",
+        "2. 完成值带批注的为暂报数（所在填报尚未审核通过）；已退回的填报不计入。",
+        "3. 全年预计完成值带批注的为系统推算：累计型指标按 完成值 × 12 ÷ 填报月份，水平型指标按当前值。",
+    )
+    for offset, note in enumerate(notes, start=4):
+        _put(ws, row + offset, 1, note, border=False)
+        ws.merge_cells(start_row=row + offset, start_column=1, end_row=row + offset, end_column=NCOLS)
+        ws.row_dimensions[row + offset].height = 28
+
+
+# --- cells -------------------------------------------------------------------------------------------
+
+def _put(ws: Worksheet, row: int, col: int, value, *, font=_FONT, align=_WRAP, fill=None, fmt=None, border=True):
+    cell = ws.cell(row=row, column=col)
+    if isinstance(value, str):
+        text = ILLEGAL_CHARACTERS_RE.sub("", value.replace("\r\n", "\n"))[:32767]
+        cell.value = text or None
+        if text:
+            cell.data_type = "s"  # a text such as "=100%" is a target, never a formula
+    else:
+        cell.value = value
+    cell.font = font
+    cell.alignment = align
+    if border:
+        cell.border = _BORDER
+    if fill is not None:
+        cell.fill = fill
+    cell.number_format = fmt or (_TEXT if value is None or isinstance(value, str) else "General")
+    return cell
+
+
+def _number(ws: Worksheet, row: int, col: int, value: Decimal | int | None, fmt: str):
+    if value is None:
+        return _put(ws, row, col, MISSING, align=_CENTER)
+    return _put(ws, row, col, value, align=_RIGHT, fmt=fmt)
+
+
+def _label(ws: Worksheet, row: int, col: int, text: str, *, end_col: int | None = None):
+    _put(ws, row, col, text, font=_BOLD, align=_CENTER, fill=_LABEL_FILL)
+    if end_col:
+        _merge(ws, row, col, row, end_col)
+
+
+def _light(ws: Worksheet, row: int, col: int, light: Light, *, end_col: int | None = None):
+    _put(ws, row, col, LIGHT_TEXT[light], font=_BOLD, align=_CENTER, fill=LIGHT_FILL[light])
+    if end_col:
+        _merge(ws, row, col, row, end_col)
+
+
+def _lines(text: str, width: int) -> int:
+    """How many lines a wrapped text takes in a column `width` characters wide (CJK characters count 2)."""
+    per_line = max(width - 1, 4)
+    return sum(
+        max(1, math.ceil(sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in part) / per_line))
+        for part in (text or "").split("\n")
+    )
+
+
+def _merge(ws: Worksheet, row: int, col: int, end_row: int, end_col: int):
+    for r in range(row, end_row + 1):
+        for c in range(col, end_col + 1):
+            ws.cell(row=r, column=c).border = _BORDER
+    ws.merge_cells(start_row=row, start_column=col, end_row=end_row, end_column=end_col)

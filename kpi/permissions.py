@@ -1,0 +1,102 @@
+"""Who may do what: named predicates, used by views and templates alike (one place, server-side).
+
+Which objects a user may *see* is decided by the scoped querysets of the selectors
+(`budgets.selectors.units_for_user`, `projects_for_user`, `kpi.goals.selectors.goal_tables_for_user`): a
+page first finds its object through them (404 otherwise), then asks a predicate here before it writes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from budgets.selectors import (
+    is_unit_admin,
+    projects_editable_by,
+    units_administered_by,
+    units_for_user,
+)
+from kpi.models import GoalTable
+
+
+def can_administer_unit(user, unit_id: int) -> bool:
+    """单位管理员 of the unit (superusers administer every unit)."""
+    return is_unit_admin(user=user, unit_id=unit_id)
+
+
+def can_record(user, table: GoalTable) -> bool:
+    """May record actuals, execution and evidence of the table: a project's lead or the unit's
+    administrators; only administrators for the unit's 部门整体 table."""
+    if table.project_id:
+        return projects_editable_by(user=user).filter(pk=table.project_id).exists()
+    return can_administer_unit(user, table.unit_id)
+
+
+def can_approve_reports(user, table: GoalTable) -> bool:
+    """May approve (审核通过) the table's submitted reports: the unit's administrators."""
+    return can_administer_unit(user, table.unit_id)
+
+
+def can_return_reports(user, table: GoalTable) -> bool:
+    """May return (退回) the table's submitted reports: the unit's administrators and the 主管部门/财政
+    reviewers above it."""
+    return units_for_user(user=user).filter(pk=table.unit_id).exists()
+
+
+def can_adjust_budget(user, table: GoalTable) -> bool:
+    """May set the adjusted 全年预算数 of the table's funds: the unit's administrators."""
+    return can_administer_unit(user, table.unit_id)
+
+
+def can_approve_table(user, table: GoalTable) -> bool:
+    """May approve (批复) the goal table: the unit's administrators, while it is a draft."""
+    return table.status == GoalTable.Status.DRAFT and can_administer_unit(user, table.unit_id)
+
+
+def can_assign_lead(user, project) -> bool:
+    """May name the project's lead: the unit's administrators."""
+    return can_administer_unit(user, project.unit_id)
+
+
+def can_close_year(user, unit_id: int) -> bool:
+    """May close (关账) and reopen the unit's year: its administrators."""
+    return can_administer_unit(user, unit_id)
+
+
+def can_import(user) -> bool:
+    """May upload goal tables and bulk actuals: administrators of at least one unit."""
+    return units_administered_by(user=user).exists()
+
+
+def can_see_scorecards(user) -> bool:
+    """May open the scorecards: whoever may see at least one unit's data."""
+    return units_for_user(user=user).exists()
+
+
+def can_see_unit(user, unit_id: int) -> bool:
+    """May see the unit's scorecard and monitoring: its administrators and the reviewers above it."""
+    return units_for_user(user=user).filter(pk=unit_id).exists()
+
+
+@dataclass(frozen=True)
+class TablePermissions:
+    """What the user may do on one goal table's pages, for the view and its template (`may.record`, …)."""
+
+    record: bool
+    approve_reports: bool
+    return_reports: bool
+    adjust_budget: bool
+    approve_table: bool
+
+    @property
+    def review(self) -> bool:
+        return self.approve_reports or self.return_reports
+
+
+def table_permissions(user, table: GoalTable) -> TablePermissions:
+    admin = can_administer_unit(user, table.unit_id)
+    return TablePermissions(
+        record=can_record(user, table),
+        approve_reports=admin,
+        return_reports=admin or can_return_reports(user, table),
+        adjust_budget=admin,
+        approve_table=admin and table.status == GoalTable.Status.DRAFT,
+    )

@@ -1,0 +1,155 @@
+"""Forms of the report page: one form per indicator (in the indicator's unit), budget execution, review."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from kpi import scoring
+from kpi.lights import Light, indicator_light
+from kpi.models import Actual, Indicator
+
+MET_CHOICES = [("", "—"), ("1", "达成"), ("0", "未达成")]
+OFF_TRACK = (Light.RED, Light.YELLOW)
+
+
+def grade_bands(weight: Decimal) -> list[tuple[str, str]]:
+    """The allowed points of each grade for this weight, as shown beside the input."""
+    return [(grade.value, scoring.grade_band(grade, weight).text()) for grade in scoring.Grade]
+
+
+class IndicatorEntryForm(forms.Form):
+    """The actual of one indicator as of the report date; left blank, the indicator is not reported this time."""
+
+    base = forms.CharField(widget=forms.HiddenInput, required=False)
+    forecast = forms.DecimalField(label="全年预计完成值", required=False, max_digits=20, decimal_places=4)
+    likelihood = forms.ChoiceField(label="完成目标可能性", required=False,
+                                   choices=[("", "—"), *Actual.Likelihood.choices])
+    deviation_category = forms.ChoiceField(label="偏差原因类别", required=False,
+                                           choices=[("", "—"), *Actual.DeviationCategory.choices])
+    deviation_reason = forms.CharField(label="偏差原因", required=False, max_length=2000,
+                                       widget=forms.Textarea(attrs={"rows": 2}))
+    needs_rectification = forms.ChoiceField(label="是否需要整改", required=False,
+                                            choices=[("", "—"), ("1", "是"), ("0", "否")])
+    rectification_measures = forms.CharField(label="整改措施", required=False, max_length=2000,
+                                             widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, indicator: Indicator, month: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.indicator = indicator
+        self.month = month
+        self.mode = indicator.entry_mode
+        unit = f"（{indicator.unit}）" if indicator.unit else ""
+        if self.mode == "number":
+            self.fields["value"] = forms.DecimalField(
+                label=f"实际完成值{unit}", required=False, max_digits=20, decimal_places=4,
+                error_messages={"invalid": "请输入数字。", "max_decimal_places": "最多 4 位小数。"},
+            )
+            self.fields["forecast"].label = f"全年预计完成值{unit}"
+        elif self.mode == "met":
+            self.fields["met"] = forms.ChoiceField(label="是否达成", required=False, choices=MET_CHOICES)
+            del self.fields["forecast"]
+        else:
+            self.fields["grade"] = forms.ChoiceField(label="评判等级", required=False,
+                                                     choices=[("", "—"), *Actual.Grade.choices])
+            self.fields["points"] = forms.DecimalField(
+                label="得分", required=False, max_digits=7, decimal_places=2, min_value=0,
+                error_messages={"invalid": "请输入数字。", "max_decimal_places": "得分最多 2 位小数。"},
+            )
+            self.bands = grade_bands(indicator.weight)
+            del self.fields["forecast"]
+        self.light = Light.NONE
+        self.is_empty = True
+
+    @property
+    def main_field(self) -> str:
+        """The field that holds the actual itself (where errors about the whole entry are shown)."""
+        return {"number": "value", "met": "met", "grade": "grade"}[self.mode]
+
+    def entered(self) -> dict:
+        """The cleaned values in the shape of kpi.reports.services.actual_record's arguments."""
+        data = self.cleaned_data
+        met = {"1": True, "0": False}.get(data.get("met") or "")
+        return {
+            "value": data.get("value"),
+            "met": met,
+            "grade": data.get("grade") or "",
+            "points": data.get("points"),
+            "forecast": data.get("forecast"),
+            "likelihood": data.get("likelihood") or "",
+            "deviation_category": data.get("deviation_category") or "",
+            "deviation_reason": (data.get("deviation_reason") or "").strip(),
+            "needs_rectification": {"1": True, "0": False}.get(data.get("needs_rectification") or ""),
+            "rectification_measures": (data.get("rectification_measures") or "").strip(),
+        }
+
+    def clean(self):
+        data = super().clean()
+        entered = self.entered()
+        main = {"number": entered["value"], "met": entered["met"], "grade": entered["grade"] or entered["points"]}[self.mode]
+        others = [entered["forecast"], entered["likelihood"], entered["deviation_category"], entered["deviation_reason"],
+                  entered["needs_rectification"], entered["rectification_measures"]]
+        self.is_empty = main is None or main == ""
+        if self.is_empty:
+            if any(v not in (None, "") for v in others):
+                self.add_error(self.main_field, "请先填写实际完成值，再填写预测或偏差原因。")
+            return data
+        if self.mode == "grade" and (not entered["grade"] or entered["points"] is None):
+            self.add_error("grade" if not entered["grade"] else "points", "按评判等级赋分需同时选择等级并填写得分。")
+            return data
+        try:
+            result = scoring.score_indicator(
+                rule=self.indicator.rule, target=self.indicator.target,
+                actual=entered["value"] if entered["value"] is not None else entered["met"],
+                weight=self.indicator.weight, grade=entered["grade"] or None, points=entered["points"],
+            )
+        except scoring.ScoringError as error:
+            self.add_error({"number": "value", "met": "met", "grade": "points"}[self.mode], str(error))
+            return data
+        self.light = indicator_light(
+            kind=self.indicator.target_kind,
+            cumulative=self.indicator.accumulation == Indicator.Accumulation.CUMULATIVE,
+            target_value=self.indicator.target_value, actual=entered["value"], met=entered["met"],
+            grade=entered["grade"], score_ratio=result.ratio, month=self.month,
+        )
+        if entered["needs_rectification"] and not entered["rectification_measures"]:
+            self.add_error("rectification_measures", "需要整改时请填写整改措施。")
+        if self.light in OFF_TRACK:
+            if not entered["deviation_reason"]:
+                self.add_error("deviation_reason", f"该指标进度偏离目标（{self.light.label}），请填写偏差原因。")
+            if not entered["deviation_category"]:
+                self.add_error("deviation_category", "请选择偏差原因类别。")
+        return data
+
+
+class ExecutionForm(forms.Form):
+    """Cumulative 执行数 as of the report date; administrators may also set the adjusted 全年预算数."""
+
+    executed = forms.DecimalField(label="累计执行数（万元）", min_value=0, max_digits=14, decimal_places=2,
+                                  error_messages={"invalid": "请输入金额（万元）。", "min_value": "执行数不能为负数。"})
+    budget_adjusted = forms.DecimalField(label="全年预算数（调整后，万元）", required=False, min_value=0, max_digits=14,
+                                         decimal_places=2)
+    adjustment_reason = forms.CharField(label="预算调整原因", required=False, max_length=2000,
+                                        widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, may_adjust: bool, current_budget: Decimal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.current_budget = current_budget
+        if not may_adjust:
+            del self.fields["budget_adjusted"], self.fields["adjustment_reason"]
+
+    def clean(self):
+        data = super().clean()
+        adjusted = data.get("budget_adjusted")
+        if adjusted is not None and adjusted != self.current_budget and not (data.get("adjustment_reason") or "").strip():
+            self.add_error("adjustment_reason", "调整全年预算数时必须填写调整原因。")
+        return data
+
+
+class ReturnForm(forms.Form):
+    reason = forms.CharField(label="退回原因", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                             error_messages={"required": "退回时必须填写原因。"})
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(label="佐证资料", error_messages={"required": "请选择文件。"})

@@ -1,0 +1,332 @@
+"""Writes of the report page: actuals, reports and their review, evidence files, budget execution.
+
+Every value is recorded as a new row (a correction names what it replaces, never an overwrite) and the
+goal table is rescored after commit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from budgets import services as budgets
+from budgets.models import BudgetExecution, Project, Unit, UnitBudget
+from budgets.services import ensure_year_open
+from kpi import scoring
+from kpi.models import Actual, Evidence, GoalTable, Indicator, Report
+from kpi.rescoring.services import goal_table_ids_fed_by, goal_tables_rescore_soon
+
+from .selectors import current_actuals
+
+# --- reports and actuals ------------------------------------------------------------------------------
+
+
+def report_open(*, table: GoalTable, as_of: dt.date, user: AbstractBaseUser | None = None) -> Report:
+    """The draft report of a table for a date, created on first use.
+
+    A date whose report is already approved gets a new draft that replaces it (a correction, never an
+    overwrite); a submitted report waits for review and takes no changes.
+    """
+    if as_of.year != table.year:
+        raise ValidationError({"as_of": f"截至日期 {as_of:%Y-%m-%d} 不在 {table.year} 年度内。"})
+    if table.status == GoalTable.Status.CLOSED:
+        raise ValidationError("该绩效目标表已关闭，不能再填报。")
+    ensure_year_open(unit_id=table.unit_id, year=table.year)
+    report = Report.objects.filter(table=table, as_of=as_of, status__in=Report.OPEN).first()
+    if report is not None:
+        if report.status == Report.Status.SUBMITTED:
+            raise ValidationError(f"截至 {as_of:%Y-%m-%d} 的填报已提交，正在等待审核，暂不能修改。")
+        return report
+    approved = Report.objects.filter(table=table, as_of=as_of, status=Report.Status.APPROVED).order_by("-id").first()
+    report = Report(table=table, as_of=as_of, replaces=approved, created_by=user)
+    report.full_clean()
+    report._history_user = user
+    report.save()
+    return report
+
+
+def engine_actual(*, value: Decimal | None, met: bool | None):
+    """What the engine scores: the number when there is one, else 达成 / 未达成."""
+    return value if value is not None else met
+
+
+@transaction.atomic
+def actual_record(
+    *,
+    indicator: Indicator,
+    as_of: dt.date,
+    value: Decimal | None = None,
+    met: bool | None = None,
+    grade: str = "",
+    points: Decimal | None = None,
+    forecast: Decimal | None = None,
+    likelihood: str = "",
+    deviation_category: str = "",
+    deviation_reason: str = "",
+    needs_rectification: bool | None = None,
+    rectification_measures: str = "",
+    replaces: Actual | None = None,
+    report: Report | None = None,
+    user: AbstractBaseUser | None = None,
+) -> Actual:
+    """Record an indicator's year-to-date actual in a draft report (a new row, never an overwrite).
+
+    The value is checked by scoring it once, so what the engine would refuse is refused here, in Chinese.
+    The table is rescored after commit; until the report is approved the score is provisional.
+    """
+    if replaces is not None and replaces.indicator_id != indicator.pk:
+        raise ValidationError({"replaces": "更正的记录不属于该指标。"})
+    if indicator.not_applicable:
+        raise ValidationError("该指标已标记为不适用，不能填报实际完成值。")
+    if report is None:
+        report = report_open(table=indicator.table, as_of=as_of, user=user)
+    elif report.table_id != indicator.table_id or report.as_of != as_of:
+        raise ValidationError("填报与指标或截至日期不一致。")
+    elif report.status != Report.Status.DRAFT:
+        raise ValidationError(f"该填报{report.get_status_display()}，不能再修改。")
+    actual = Actual(
+        indicator=indicator,
+        report=report,
+        as_of=as_of,
+        value=value,
+        met=met,
+        grade=grade,
+        points=points,
+        forecast=forecast,
+        likelihood=likelihood,
+        deviation_category=deviation_category,
+        deviation_reason=deviation_reason,
+        needs_rectification=needs_rectification,
+        rectification_measures=rectification_measures,
+        replaces=replaces,
+        recorded_by=user,
+    )
+    actual.full_clean()
+    try:
+        scoring.score_indicator(
+            rule=indicator.rule,
+            target=indicator.target,
+            actual=engine_actual(value=value, met=met),
+            weight=indicator.weight,
+            grade=grade or None,
+            points=points,
+        )
+    except scoring.ScoringError as error:
+        raise ValidationError(str(error)) from error
+    actual._history_user = user
+    actual.save()
+    goal_tables_rescore_soon(table_ids=[indicator.table_id])
+    return actual
+
+
+def _report_move(*, report: Report, allowed_from: tuple[str, ...], to: str, verb: str) -> Report:
+    report = Report.objects.select_for_update().get(pk=report.pk)
+    if report.status not in allowed_from:
+        raise ValidationError(f"该填报当前为“{report.get_status_display()}”，不能{verb}。")
+    report.status = to
+    return report
+
+
+@transaction.atomic
+def report_submit(*, report: Report, user: AbstractBaseUser | None = None) -> Report:
+    """The lead hands a draft in for review."""
+    report = _report_move(report=report, allowed_from=(Report.Status.DRAFT,), to=Report.Status.SUBMITTED, verb="提交")
+    if not report.actuals.exists():
+        raise ValidationError("填报中没有任何实际完成值，不能提交。")
+    report.submitted_by, report.submitted_at = user, timezone.now()
+    report._history_user = user
+    report.save(update_fields=["status", "submitted_by", "submitted_at"])
+    goal_tables_rescore_soon(table_ids=[report.table_id])
+    return report
+
+
+@transaction.atomic
+def report_approve(*, report: Report, user: AbstractBaseUser | None = None) -> Report:
+    """The unit administrator approves a submitted report: its values now count for official scores."""
+    report = _report_move(
+        report=report, allowed_from=(Report.Status.SUBMITTED,), to=Report.Status.APPROVED, verb="审核通过"
+    )
+    report.reviewed_by, report.reviewed_at = user, timezone.now()
+    report._history_user = user
+    report.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    goal_tables_rescore_soon(table_ids=[report.table_id])
+    return report
+
+
+@transaction.atomic
+def report_return(*, report: Report, reason: str, user: AbstractBaseUser | None = None) -> Report:
+    """Return a submitted report to its lead with a reason; its values stop counting."""
+    if not reason.strip():
+        raise ValidationError({"review_note": "退回时必须填写原因。"})
+    report = _report_move(report=report, allowed_from=(Report.Status.SUBMITTED,), to=Report.Status.RETURNED,
+                          verb="退回")
+    report.reviewed_by, report.reviewed_at, report.review_note = user, timezone.now(), reason.strip()
+    report._history_user = user
+    report.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+    goal_tables_rescore_soon(table_ids=[report.table_id])
+    return report
+
+
+# --- the report page -------------------------------------------------------------------------------
+
+@dataclass
+class Entry:
+    """What was entered for one indicator, and which actual the person saw when the page was shown."""
+
+    indicator: Indicator
+    base_actual_id: int | None
+    values: dict  # actual_record's keyword arguments (value, met, grade, points, forecast, …)
+
+
+class EntryConflict(Exception):
+    """Someone saved the same indicators since the page was shown: {indicator id: the actual now current}."""
+
+    def __init__(self, conflicts: dict[int, Actual]):
+        super().__init__("conflict")
+        self.conflicts = conflicts
+
+
+_COMPARED = ("value", "met", "grade", "points", "forecast", "likelihood", "deviation_category", "deviation_reason",
+             "needs_rectification", "rectification_measures")
+
+
+def _same_entry(actual: Actual, values: dict) -> bool:
+    return all(getattr(actual, name) == values.get(name) for name in _COMPARED)
+
+
+@transaction.atomic
+def report_entries_save(
+    *, table: GoalTable, as_of: dt.date, entries: list[Entry], user: AbstractBaseUser | None = None
+) -> tuple[Report | None, int]:
+    """Save a report page: every changed indicator becomes a new actual (a correction names what it
+    replaces); unchanged ones are left alone. Returns (the report, how many actuals were recorded).
+
+    Two people saving the same table at once are serialised by a row lock; an entry made on a page shown
+    before someone else's save of the same indicator raises EntryConflict and nothing is saved, so no one
+    silently overwrites anyone. All or nothing: a ValidationError leaves nothing behind.
+    """
+    list(GoalTable.objects.select_for_update().filter(pk=table.pk).order_by().values_list("pk", flat=True))
+    current = current_actuals(table=table, as_of=as_of)
+    conflicts = {}
+    changed = []
+    for entry in entries:
+        now = current.get(entry.indicator.pk)
+        if now is not None and _same_entry(now, entry.values):
+            continue
+        if (now.pk if now else None) != entry.base_actual_id:
+            conflicts[entry.indicator.pk] = now
+            continue
+        changed.append((entry, now))
+    if conflicts:
+        raise EntryConflict(conflicts)
+    if not changed:
+        return None, 0
+    report = report_open(table=table, as_of=as_of, user=user)
+    for entry, now in changed:
+        actual_record(indicator=entry.indicator, as_of=as_of, replaces=now, report=report, user=user,
+                      **entry.values)
+    return report, len(changed)
+
+
+# --- budget execution ------------------------------------------------------------------------------
+
+@transaction.atomic
+def execution_report(
+    *,
+    project: Project | None = None,
+    unit: Unit | None = None,
+    year: int | None = None,
+    as_of: dt.date,
+    executed: Decimal,
+    user: AbstractBaseUser | None = None,
+) -> BudgetExecution:
+    """Record cumulative 执行数 as of a date (a project's, or with unit and year the unit's own) and rescore
+    the goal table it feeds."""
+    execution = budgets.execution_record(project=project, unit=unit, year=year, as_of=as_of, executed=executed,
+                                         user=user)
+    goal_tables_rescore_soon(table_ids=goal_table_ids_fed_by(project=project, unit=execution.unit, year=execution.year))
+    return execution
+
+
+@transaction.atomic
+def budget_adjust(
+    *,
+    project: Project | None = None,
+    unit: Unit | None = None,
+    year: int | None = None,
+    adjusted: Decimal | None,
+    reason: str,
+    user: AbstractBaseUser | None = None,
+) -> Project | UnitBudget:
+    """Set the adjusted 全年预算数 (a project's, or with unit and year the unit's 年度预算) with its reason, and
+    rescore the goal table it feeds. None goes back to the published budget."""
+    if project is not None:
+        funds = budgets.project_budget_adjust(project=project, budget_adjusted=adjusted, reason=reason, user=user)
+    else:
+        funds = budgets.unit_budget_adjust(unit=unit, year=year, adjusted=adjusted, reason=reason, user=user)
+    goal_tables_rescore_soon(table_ids=goal_table_ids_fed_by(project=project, unit=unit, year=year))
+    return funds
+
+
+# --- evidence files -----------------------------------------------------------------------------------
+
+# Types accepted as 佐证资料, judged by content (filetype reads the magic bytes), never by the file name.
+EVIDENCE_TYPES = {
+    "application/pdf": "PDF",
+    "image/jpeg": "JPEG 图片", "image/png": "PNG 图片", "image/gif": "GIF 图片", "image/bmp": "BMP 图片",
+    "image/tiff": "TIFF 图片", "image/webp": "WebP 图片",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word 文档",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel 表格",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint 演示文稿",
+    "application/msword": "Word 97-2003 文档", "application/vnd.ms-excel": "Excel 97-2003 表格",
+    "application/vnd.ms-powerpoint": "PowerPoint 97-2003 演示文稿",
+    "application/vnd.oasis.opendocument.text": "ODF 文档", "application/vnd.oasis.opendocument.spreadsheet": "ODF 表格",
+}
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word/Excel 97-2003 and WPS (.wps/.et/.dps) compound files
+_WPS_NAMES = (".doc", ".xls", ".ppt", ".wps", ".et", ".dps")
+
+
+def evidence_type(head: bytes, name: str) -> str | None:
+    """The MIME type of an accepted evidence file from its first bytes, or None when it is not accepted."""
+    import filetype
+
+    kind = filetype.guess(head)
+    if kind is not None and kind.mime in EVIDENCE_TYPES:
+        return kind.mime
+    # WPS Office's own formats are compound files filetype does not name; the bytes must still be one.
+    if head.startswith(_OLE2) and name.lower().endswith(_WPS_NAMES):
+        return "application/x-ole-storage"
+    return None
+
+
+@transaction.atomic
+def evidence_add(*, indicator: Indicator, upload, user: AbstractBaseUser | None = None, max_bytes: int) -> Evidence:
+    """Store an evidence file under a random name after checking its size and its type by content."""
+    name = (upload.name or "文件")[-255:]
+    if upload.size > max_bytes:
+        raise ValidationError({"file": f"文件过大（{upload.size / 1024 / 1024:.1f} MB），上限为 {max_bytes // 1024 // 1024} MB。"})
+    if upload.size == 0:
+        raise ValidationError({"file": "文件是空的。"})
+    table = indicator.table
+    ensure_year_open(unit_id=table.unit_id, year=table.year)
+    upload.seek(0)
+    head = upload.read(8192)
+    content_type = evidence_type(head, name)
+    if content_type is None:
+        raise ValidationError({"file": "不支持的文件类型：佐证资料只接受 PDF、图片（JPG/PNG/GIF/BMP/TIFF/WebP）和 Word、Excel、WPS 文档（按文件内容判断，不看扩展名）。"})
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    evidence = Evidence(indicator=indicator, original_name=name, content_type=content_type, size=upload.size,
+                        sha256=digest.hexdigest(), uploaded_by=user)
+    evidence.file.save("upload", upload, save=False)
+    evidence.save()
+    return evidence

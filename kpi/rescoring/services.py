@@ -1,0 +1,411 @@
+"""Rescoring: turning recorded actuals and budget execution into scores, with the engine (kpi.scoring).
+
+Writes only. A change that feeds the scores marks its goal tables changed and enqueues one rescore per
+table after commit (`goal_tables_rescore_soon`); a periodic sweep rescores what a lost message left
+stale, and bulk jobs rescore a year or a unit in fixed-size batches with their progress recorded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import weakref
+from collections import defaultdict
+from decimal import Decimal
+from typing import Iterable, NamedTuple
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from budgets.models import BudgetExecution, Project, Unit, UnitBudget
+from kpi import scoring
+from kpi.formatting import tidy_decimal
+from kpi.models import Actual, GoalTable, Indicator, RescoreBatch, RescoreJob, Report, Score, ScoringPolicy, TableScore
+from kpi.targets import Kind, Target
+
+from .bulk import RowWriter
+from .selectors import policies_by_table
+
+RESCORE_BATCH_SIZE = 200  # tables per batch of a bulk job, per transaction of the sweep
+SWEEP_LIMIT = 2000  # tables the periodic sweep rescores per run at most; the next run takes the rest
+
+
+# --- marking tables changed, enqueueing their rescore ----------------------------------------------
+
+def goal_tables_mark_changed(*, table_ids: Iterable[int]) -> None:
+    """Something that feeds the scores changed: the tables show "评分更新中" until they are rescored."""
+    GoalTable.objects.filter(pk__in=list(table_ids)).update(changed_at=timezone.now())
+
+
+class _PendingRescores:
+    """The tables one transaction changed, enqueued once each when it commits (an on_commit callback)."""
+
+    def __init__(self):
+        self.table_ids: dict[int, None] = {}  # an ordered set
+        self.sent = False
+
+    def __call__(self):
+        self.sent = True
+        _enqueue_rescores(list(self.table_ids))
+
+
+# The pending batch of this thread's transaction, held weakly: Django holds the callback until the
+# transaction commits or rolls back, so the batch dies with it and a rolled-back transaction's tables are
+# never sent by the next one.
+_pending = threading.local()
+
+
+def goal_tables_rescore_soon(*, table_ids: Iterable[int]) -> None:
+    """Mark the tables changed and enqueue one rescore per table once the transaction commits.
+
+    Recording fifty actuals in one transaction sends one message per table, not fifty.
+    """
+    table_ids = list(table_ids)
+    if not table_ids:
+        return
+    goal_tables_mark_changed(table_ids=table_ids)
+    if not transaction.get_connection().in_atomic_block:
+        _enqueue_rescores(table_ids)
+        return
+    ref = getattr(_pending, "batch", None)
+    batch = ref() if ref is not None else None
+    if batch is None or batch.sent:
+        batch = _PendingRescores()
+        transaction.on_commit(batch)
+        _pending.batch = weakref.ref(batch)
+    batch.table_ids.update(dict.fromkeys(table_ids))
+
+
+def _enqueue_rescores(table_ids: list[int]) -> None:
+    from .tasks import rescore_table
+
+    for table_id in table_ids:
+        rescore_table.delay(table_id)
+
+
+def goal_table_ids_fed_by(*, project: Project | None = None, unit: Unit | None = None, year: int | None = None):
+    """The goal tables a project's figures feed (its table), or a unit's own (its 部门整体 table of the year)."""
+    if project is not None:
+        return GoalTable.objects.filter(project=project).values_list("pk", flat=True)
+    return GoalTable.objects.filter(unit=unit, year=year, scope=GoalTable.Scope.UNIT).values_list("pk", flat=True)
+
+
+# --- rescoring tables ------------------------------------------------------------------------------
+
+def tables_rescore(*, table_ids: Iterable[int]) -> int:
+    """Rescore every indicator of these tables at every reporting date, and their totals. Idempotent.
+
+    A table is scored at each date something was reported for it (an actual or an execution figure),
+    using per indicator the latest actual up to that date: approved ones for the official score, and
+    where a draft or submitted report says otherwise, a provisional score beside it. The tables are
+    locked while they are rescored, so two runs at once cannot interleave. A few queries per call,
+    whatever the size. Returns the number of indicator scores written.
+    """
+    with transaction.atomic():
+        tables = list(
+            GoalTable.objects.select_for_update(of=("self",)).filter(pk__in=list(table_ids))
+            .select_related("project").order_by("pk")
+        )
+        if not tables:
+            return 0
+        scores, totals = _compute_scores(tables)
+        ids = [t.pk for t in tables]
+        Score.objects.filter(table_id__in=ids).delete()
+        TableScore.objects.filter(table_id__in=ids).delete()
+        score_writer().insert(scores)
+        _total_writer().insert(totals)
+        GoalTable.objects.filter(pk__in=ids).update(scored_at=timezone.now())
+    return len(scores)
+
+
+def goal_tables_rescore_stale(*, tables: Iterable[GoalTable]) -> int:
+    """Rescore, now, the tables changed since they were last scored (commands and tasks, never a page).
+
+    Returns how many tables were rescored. Tables that are up to date cost nothing beyond the check.
+    """
+    stale = [t.pk for t in tables if t.is_stale]
+    for start in range(0, len(stale), RESCORE_BATCH_SIZE):
+        tables_rescore(table_ids=stale[start:start + RESCORE_BATCH_SIZE])
+    return len(stale)
+
+
+def stale_tables_sweep(*, limit: int = SWEEP_LIMIT) -> int:
+    """Rescore the tables left stale (a message lost, a worker stopped mid-way), oldest change first."""
+    stale = list(
+        GoalTable.objects.filter(Q(scored_at__isnull=True) | Q(scored_at__lt=F("changed_at")))
+        .order_by("changed_at", "pk").values_list("pk", flat=True)[:limit]
+    )
+    for start in range(0, len(stale), RESCORE_BATCH_SIZE):
+        tables_rescore(table_ids=stale[start:start + RESCORE_BATCH_SIZE])
+    return len(stale)
+
+
+SCORE_FIELDS = ("indicator", "table", "actual", "as_of", "official", "points", "ratio", "explanation", "flags",
+                "policy_version", "computed_at")
+TOTAL_FIELDS = ("table", "as_of", "official", "budget", "executed", "execution_rate", "execution_points",
+                "indicator_points", "total", "grade", "missing", "policy_version", "computed_at")
+
+
+def score_writer() -> RowWriter:
+    """Plain INSERT/COPY of score rows (SCORE_FIELDS), as the rescore writes them."""
+    return RowWriter(Score, SCORE_FIELDS)
+
+
+
+def _total_writer() -> RowWriter:
+    return RowWriter(TableScore, TOTAL_FIELDS)
+
+
+class _IndicatorRow(NamedTuple):
+    id: int
+    table_id: int
+    target_kind: str
+    target_value: Decimal | None
+    target_upper: Decimal | None
+    unit: str
+    target_raw: str
+    weight: Decimal
+    rule: str
+    not_applicable: bool
+
+
+class _ActualRow(NamedTuple):
+    indicator_id: int
+    id: int
+    as_of: dt.date
+    value: Decimal | None
+    met: bool | None
+    grade: str
+    points: Decimal | None
+    report_status: str
+
+
+# target_flags are review hints the engine does not read: not decoded here, for speed
+_INDICATOR_COLUMNS = ("id", "table_id", "target_kind", "target_value", "target_upper", "unit", "target_raw",
+                      "weight", "rule", "not_applicable")
+_ACTUAL_COLUMNS = ("indicator_id", "id", "as_of", "value", "met", "grade", "points", "report__status")
+
+
+def _compute_scores(tables: list[GoalTable]) -> tuple[list[tuple], list[tuple]]:
+    """Score rows (SCORE_FIELDS) and total rows (TOTAL_FIELDS) of these tables, as values ready to insert."""
+    ids = [t.pk for t in tables]
+    policies = policies_by_table(tables)
+    writer = score_writer()
+    now = writer.adapt_datetime(timezone.now())
+
+    indicators_by_table: dict[int, list[_IndicatorRow]] = defaultdict(list)
+    for values in Indicator.objects.filter(table_id__in=ids).order_by("order").values_list(*_INDICATOR_COLUMNS):
+        row = _IndicatorRow._make(values)
+        indicators_by_table[row.table_id].append(row)
+
+    # Per indicator, actuals in date order: all that count provisionally, and the approved ones.
+    provisional_actuals: dict[int, list[_ActualRow]] = defaultdict(list)
+    approved_actuals: dict[int, list[_ActualRow]] = defaultdict(list)
+    for values in (
+        Actual.objects.filter(indicator__table_id__in=ids).that_count()
+        .order_by("as_of", "id").values_list(*_ACTUAL_COLUMNS)
+    ):
+        row = _ActualRow._make(values)
+        provisional_actuals[row.indicator_id].append(row)
+        if row.report_status == Report.Status.APPROVED:
+            approved_actuals[row.indicator_id].append(row)
+
+    executions = _executions_by_table(tables)
+    budgets = _budgets_by_table(tables)
+
+    scores: list[tuple] = []
+    totals: list[tuple] = []
+    for table in tables:
+        policy = policies[table.pk]
+        rows = indicators_by_table.get(table.pk, [])
+        dates = {a.as_of for row in rows for a in provisional_actuals.get(row.id, ())}
+        dates.update(as_of for as_of, _ in executions.get(table.pk, ()))
+        targets = {row.id: Target(Kind(row.target_kind), tidy_decimal(row.target_value),
+                                  tidy_decimal(row.target_upper), row.unit, row.target_raw)
+                   for row in rows}
+        budget = budgets.get(table.pk)
+        for as_of in sorted(dates):
+            official_items, provisional_items = [], []
+            differs = False
+            for row in rows:
+                if row.not_applicable:
+                    official_items.append(scoring.TableItem(row.weight, None, True))
+                    provisional_items.append(scoring.TableItem(row.weight, None, True))
+                    continue
+                official = _latest_until(approved_actuals.get(row.id, ()), as_of)
+                provisional = _latest_until(provisional_actuals.get(row.id, ()), as_of)
+                official_result = _score_actual(row, official, targets[row.id], policy)
+                official_items.append(scoring.TableItem(row.weight, official_result and official_result.points))
+                if official_result is not None:
+                    scores.append(_score_row(writer, row, official, as_of, official_result, policy, now, True))
+                if provisional is official:
+                    provisional_items.append(official_items[-1])
+                    continue
+                differs = True
+                provisional_result = _score_actual(row, provisional, targets[row.id], policy)
+                provisional_items.append(scoring.TableItem(row.weight, provisional_result and provisional_result.points))
+                if provisional_result is not None:
+                    scores.append(_score_row(writer, row, provisional, as_of, provisional_result, policy, now, False))
+            executed = _latest_execution_until(executions.get(table.pk, ()), as_of)
+            execution = (
+                scoring.score_execution(budget=budget, executed=executed, weight=scoring.EXECUTION_WEIGHT)
+                if executed is not None
+                else scoring.ExecutionScore(None, None)
+            )
+            variants = [(True, official_items)] + ([(False, provisional_items)] if differs else [])
+            for official_flag, items in variants:
+                total = scoring.score_table(items=items, execution=execution, execution_weight=scoring.EXECUTION_WEIGHT)
+                totals.append((
+                    table.pk, as_of, official_flag, budget, executed, execution.rate, execution.points,
+                    total.indicator_points, total.total, scoring.grade_for(total.total, policy), total.missing,
+                    policy.version, now,
+                ))
+    return scores, totals
+
+
+def _score_actual(indicator: _IndicatorRow, actual: _ActualRow | None, target, policy) -> scoring.IndicatorScore | None:
+    """Score one indicator with one actual row; None when there is no actual or it cannot be scored."""
+    if actual is None:
+        return None
+    try:
+        return scoring.score_indicator(
+            rule=indicator.rule,
+            target=target,
+            actual=tidy_decimal(actual.value) if actual.value is not None else actual.met,
+            weight=indicator.weight,
+            policy=policy,
+            grade=actual.grade or None,
+            points=actual.points,
+        )
+    except scoring.ScoringError:
+        # The target or rule changed after the actual was recorded: shown as missing until re-entered.
+        return None
+
+
+def _score_row(writer, indicator: _IndicatorRow, actual: _ActualRow, as_of, result, policy, now, official) -> tuple:
+    return (indicator.id, indicator.table_id, actual.id, as_of, official, result.points, result.ratio,
+            result.explanation[:500], writer.adapt_json_list(result.flags), policy.version, now)
+
+
+def _latest_until(rows: Iterable[_ActualRow], as_of: dt.date) -> _ActualRow | None:
+    """The last row (rows sorted by date, then id) dated on or before as_of."""
+    latest = None
+    for row in rows:
+        if row.as_of > as_of:
+            break
+        latest = row
+    return latest
+
+
+def _latest_execution_until(rows, as_of):
+    latest = None
+    for date, executed in rows:
+        if date > as_of:
+            break
+        latest = executed
+    return latest
+
+
+def _executions_by_table(tables: list[GoalTable]) -> dict[int, list[tuple[dt.date, Decimal]]]:
+    """Execution figures (date, executed) per table: the project's, or the unit's own for 部门整体 tables."""
+    project_tables = {t.project_id: t.pk for t in tables if t.project_id}
+    unit_tables = {(t.unit_id, t.year): t.pk for t in tables if not t.project_id}
+    result: dict[int, list] = defaultdict(list)
+    if project_tables:
+        for project_id, as_of, executed in BudgetExecution.objects.filter(
+            project_id__in=project_tables
+        ).order_by("as_of", "id").values_list("project_id", "as_of", "executed"):
+            result[project_tables[project_id]].append((as_of, executed))
+    if unit_tables:
+        for unit_id, year, as_of, executed in BudgetExecution.objects.filter(
+            project__isnull=True, unit_id__in={u for u, _ in unit_tables}
+        ).order_by("as_of", "id").values_list("unit_id", "year", "as_of", "executed"):
+            table_id = unit_tables.get((unit_id, year))
+            if table_id:
+                result[table_id].append((as_of, executed))
+    return result
+
+
+def _budgets_by_table(tables: list[GoalTable]) -> dict[int, Decimal]:
+    """全年预算数 per table: the project's adjusted budget, or the unit's for 部门整体 tables."""
+    result = {t.pk: t.project.full_year_budget for t in tables if t.project_id}
+    unit_tables = {(t.unit_id, t.year): t.pk for t in tables if not t.project_id}
+    if unit_tables:
+        for budget in UnitBudget.objects.filter(unit_id__in={u for u, _ in unit_tables}):
+            table_id = unit_tables.get((budget.unit_id, budget.year))
+            if table_id:
+                result[table_id] = budget.full_year_budget
+    return result
+
+
+# --- bulk rescoring jobs -------------------------------------------------------------------------
+
+def rescore_job_create(
+    *, unit: Unit | None = None, year: int | None = None, user: AbstractBaseUser | None = None
+) -> RescoreJob:
+    """Queue a bulk rescore of a unit and/or year (everything when neither is given)."""
+    from .tasks import rescore_job_start
+
+    job = RescoreJob.objects.create(unit=unit, year=year, created_by=user)
+    rescore_job_start.delay_on_commit(job.pk)
+    return job
+
+
+def rescore_job_plan(*, job_id: int) -> list[int]:
+    """Split the job's tables into fixed-size batches (once) and return the indexes still to run."""
+    with transaction.atomic():
+        job = RescoreJob.objects.select_for_update().get(pk=job_id)
+        if not job.batches.exists():
+            tables = GoalTable.objects.order_by("pk")
+            if job.unit_id:
+                tables = tables.filter(unit_id=job.unit_id)
+            if job.year:
+                tables = tables.filter(year=job.year)
+            ids = list(tables.values_list("pk", flat=True))
+            RescoreBatch.objects.bulk_create(
+                [
+                    RescoreBatch(job=job, index=i, table_ids=ids[start:start + RESCORE_BATCH_SIZE])
+                    for i, start in enumerate(range(0, len(ids), RESCORE_BATCH_SIZE))
+                ],
+                ignore_conflicts=True,
+            )
+            job.total_tables = len(ids)
+        job.status = RescoreJob.Status.RUNNING if job.total_tables else RescoreJob.Status.DONE
+        if not job.total_tables:
+            job.finished_at = timezone.now()
+        job.save(update_fields=["total_tables", "status", "finished_at"])
+        return list(job.batches.filter(finished_at__isnull=True).order_by("index").values_list("index", flat=True))
+
+
+def rescore_batch_run(*, job_id: int, index: int) -> None:
+    """Rescore one batch of a job and update the job's progress; running it twice counts once."""
+    batch = RescoreBatch.objects.get(job_id=job_id, index=index)
+    tables_rescore(table_ids=batch.table_ids)
+    with transaction.atomic():
+        job = RescoreJob.objects.select_for_update().get(pk=job_id)
+        RescoreBatch.objects.filter(pk=batch.pk, finished_at__isnull=True).update(finished_at=timezone.now())
+        finished = job.batches.filter(finished_at__isnull=False).values_list("table_ids", flat=True)
+        job.done_tables = sum(len(ids) for ids in finished)
+        if job.done_tables >= job.total_tables and job.status != RescoreJob.Status.DONE:
+            job.status = RescoreJob.Status.DONE
+            job.finished_at = timezone.now()
+        job.save(update_fields=["done_tables", "status", "finished_at"])
+
+
+def rescore_job_fail(*, job_id: int, error: str) -> None:
+    RescoreJob.objects.filter(pk=job_id).update(status=RescoreJob.Status.FAILED, error=error[:2000])
+
+
+# --- policies ------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def scoring_policy_save(*, policy: ScoringPolicy) -> ScoringPolicy:
+    """Save a policy edit as a new version and mark the tables it governs for rescoring."""
+    if policy.pk:
+        policy.version = ScoringPolicy.objects.get(pk=policy.pk).version + 1
+    policy.full_clean()
+    policy.save()
+    tables = GoalTable.objects.all() if policy.year is None else GoalTable.objects.filter(year=policy.year)
+    goal_tables_mark_changed(table_ids=tables.values_list("pk", flat=True))
+    return policy

@@ -1,0 +1,63 @@
+"""Celery tasks of rescoring: thin wrappers that take ids and call the services. All are safe to run twice.
+
+Task names stay "kpi.tasks.…", the names messages already in a broker carry.
+"""
+from celery import shared_task
+from django.db import DatabaseError
+
+RETRY = {
+    "acks_late": True,
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(name="kpi.tasks.rescore_table", **RETRY)
+def rescore_table(table_id: int) -> None:
+    """Rescore one goal table (after an actual or an execution figure was recorded)."""
+    from .services import tables_rescore
+
+    tables_rescore(table_ids=[table_id])
+
+
+@shared_task(name="kpi.tasks.rescore_job_start", **RETRY)
+def rescore_job_start(job_id: int) -> None:
+    """Plan a bulk rescore in fixed-size batches and fan the batches out."""
+    from .services import rescore_job_plan
+
+    for index in rescore_job_plan(job_id=job_id):
+        rescore_batch.delay(job_id, index)
+
+
+@shared_task(name="kpi.tasks.rescore_batch", **RETRY)
+def rescore_batch(job_id: int, index: int) -> None:
+    from .services import rescore_batch_run, rescore_job_fail
+
+    try:
+        rescore_batch_run(job_id=job_id, index=index)
+    except DatabaseError:
+        raise  # retried
+    except Exception as error:  # noqa: BLE001 — recorded on the job for the progress page, then re-raised
+        rescore_job_fail(job_id=job_id, error=f"{type(error).__name__}: {error}")
+        raise
+
+
+@shared_task(name="kpi.tasks.rescore_all_nightly", acks_late=True)
+def rescore_all_nightly() -> int:
+    """Nightly: rescore every goal table (policy edits and late corrections reach every score)."""
+    from django.db import transaction
+
+    from .services import rescore_job_create
+
+    with transaction.atomic():
+        job = rescore_job_create()
+    return job.pk
+
+
+@shared_task(name="kpi.tasks.rescore_stale_sweep", **RETRY)
+def rescore_stale_sweep() -> int:
+    """Every minute: rescore the tables still stale (a message lost, a worker stopped); returns how many."""
+    from .services import stale_tables_sweep
+
+    return stale_tables_sweep()

@@ -1,0 +1,1 @@
+"""年度关账: closing a unit's year (its goal tables become read-only) and reopening it with a reason."""
