@@ -16,7 +16,6 @@ with no name and nothing filled in is an unfilled sheet (skipped).
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import unicodedata
 import zipfile
@@ -25,13 +24,29 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from io import BytesIO
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi.formatting import plain_decimal
+from kpi.spreadsheets import (
+    BORDER,
+    CENTER,
+    DECIMAL_FORMAT,
+    GENERAL_FORMAT,
+    LABEL_FILL,
+    NO_BORDER,
+    TEXT_FORMAT,
+    TITLE_FONT,
+    WRAP,
+    fit_to_width,
+    merge,
+    put,
+    sheet_title,
+    song,
+    wrapped_lines,
+)
 
 from .parsed import PROJECT, UNIT, NotADisclosure, ParsedDocument, ParsedIndicator, ParsedTable
 
@@ -62,8 +77,6 @@ NCOLS = len(INDICATOR_COLUMNS)
 EMPTY_ROWS = 30  # validated empty rows left below the indicators
 
 _CENT = Decimal("0.01")
-_MONEY_FORMAT = "0.00"
-_TEXT_FORMAT = "@"
 
 # ---------------------------------------------------------------------------------------------------
 # Labels. Matching is on `_norm(text)`: NFKC (full-width → ASCII), no whitespace, no trailing colon,
@@ -116,23 +129,19 @@ def _norm(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Writing
+# Writing (the cells, styles and sheet names come from kpi.spreadsheets)
 
-_THIN = Side(style="thin", color="000000")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_FONT = Font(name="宋体", size=11)
-_BOLD = Font(name="宋体", size=11, bold=True)
-_TITLE_FONT = Font(name="黑体", size=16, bold=True)
-_LABEL_FILL = PatternFill("solid", fgColor="F2F2F2")
-_WRAP = Alignment(wrap_text=True, vertical="center")
-_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
+_FONT = song(11)
+_BOLD = song(11, bold=True)
+_TITLE_ALIGN = Alignment(horizontal="center", vertical="center")
+_HELP_ALIGN = Alignment(wrap_text=True, vertical="top")
 
 
 def write_workbook(document: ParsedDocument) -> bytes:
     """The document as a filled-in template (.xlsx bytes): one sheet per table, then `说明`."""
     workbook = Workbook()
     workbook.remove(workbook.active)
-    used = {HELP_TITLE.casefold(), "history"}
+    used = {HELP_TITLE.casefold()}
     tables = document.tables or [ParsedTable(scope=PROJECT)]
     if any(t.scope == UNIT for t in tables):
         used.add(UNIT_TITLE.casefold())
@@ -142,8 +151,7 @@ def write_workbook(document: ParsedDocument) -> bytes:
             title, unit_titled = UNIT_TITLE, True
         else:
             wanted = table.project if table.scope == PROJECT else UNIT_TITLE
-            title = _sheet_title(wanted or f"项目{index}", used)
-        used.add(title.casefold())
+            title = sheet_title(wanted or f"项目{index}", used)
         _write_table(workbook.create_sheet(title), document, table)
     _write_help(workbook.create_sheet(HELP_TITLE), document.year)
     buffer = BytesIO()
@@ -156,75 +164,23 @@ def blank_template(year: int) -> bytes:
     return write_workbook(ParsedDocument(unit="", year=year, tables=[ParsedTable(scope=PROJECT)]))
 
 
-def _sheet_title(name: str, used: set[str]) -> str:
-    """A valid, unique (case-insensitive) worksheet title of at most 31 characters."""
-    base = ILLEGAL_CHARACTERS_RE.sub("", name)
-    base = re.sub(r"[\[\]:*?/\\\r\n\t]", "_", base).strip().strip("'").strip() or "项目"
-    base = base[:31]
-    title, n = base, 1
-    while title.casefold() in used:
-        n += 1
-        suffix = f"({n})"
-        title = base[: 31 - len(suffix)] + suffix
-    return title
-
-
-def _clean(text: str | None) -> str | None:
-    if text is None:
-        return None
-    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return text[:32767] or None
-
-
-def _put(ws: Worksheet, row: int, col: int, value, *, font=_FONT, align=_WRAP, fill=None, fmt=None):
-    cell = ws.cell(row=row, column=col)
-    if isinstance(value, str):
-        value = _clean(value)
-        cell.value = value
-        if value is not None:
-            cell.data_type = "s"  # never a formula or an error code: "=100%" is a target, not a formula
-    else:
-        cell.value = value
-    cell.font = font
-    cell.alignment = align
-    cell.border = _BORDER
-    if fill is not None:
-        cell.fill = fill
-    if fmt is not None:
-        cell.number_format = fmt
-    elif value is None or isinstance(value, str):
-        cell.number_format = _TEXT_FORMAT
-    return cell
+def _put(ws: Worksheet, row: int, col: int, value, *, font=_FONT, align=WRAP, fill=None, fmt=None):
+    """A bordered cell of the form; text (and an empty cell) is formatted as text unless `fmt` says otherwise."""
+    if fmt is None and (value is None or isinstance(value, str)):
+        fmt = TEXT_FORMAT
+    return put(ws, row, col, value, font=font, align=align, fill=fill, border=BORDER, number_format=fmt)
 
 
 def _label(ws: Worksheet, row: int, col: int, text: str, *, end_col: int | None = None, end_row: int | None = None):
-    _put(ws, row, col, text, font=_BOLD, align=_CENTER, fill=_LABEL_FILL)
+    _put(ws, row, col, text, font=_BOLD, align=CENTER, fill=LABEL_FILL)
     if end_col or end_row:
-        _merge(ws, row, col, end_row or row, end_col or col)
+        merge(ws, row, col, end_row or row, end_col or col)
 
 
 def _value(ws: Worksheet, row: int, col: int, value, end_col: int | None = None, *, money: bool = False):
-    _put(ws, row, col, value, fmt=_MONEY_FORMAT if money else None)
+    _put(ws, row, col, value, fmt=DECIMAL_FORMAT if money else None)
     if end_col and end_col > col:
-        _merge(ws, row, col, row, end_col)
-
-
-def _merge(ws: Worksheet, row: int, col: int, end_row: int, end_col: int):
-    for r in range(row, end_row + 1):
-        for c in range(col, end_col + 1):
-            if (r, c) != (row, col):
-                ws.cell(row=r, column=c).border = _BORDER
-    ws.merge_cells(start_row=row, start_column=col, end_row=end_row, end_column=end_col)
-
-
-def _display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _lines(text: str, width: float) -> int:
-    per_line = max(int(width) - 1, 4)
-    return sum(max(1, math.ceil(_display_width(part) / per_line)) for part in text.split("\n"))
+        merge(ws, row, col, row, end_col)
 
 
 def _write_table(ws: Worksheet, document: ParsedDocument, table: ParsedTable) -> None:
@@ -232,14 +188,12 @@ def _write_table(ws: Worksheet, document: ParsedDocument, table: ParsedTable) ->
         ws.column_dimensions[get_column_letter(col)].width = width
     last = NCOLS
     title = UNIT_TITLE if table.scope == UNIT else PROJECT_TITLE
-    _put(ws, 1, 1, title, font=_TITLE_FONT, align=Alignment(horizontal="center", vertical="center"))
-    ws.cell(row=1, column=1).border = Border()
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last)
+    put(ws, 1, 1, title, font=TITLE_FONT, align=_TITLE_ALIGN, border=NO_BORDER, number_format=TEXT_FORMAT)
+    merge(ws, 1, 1, 1, last, border=None)
     ws.row_dimensions[1].height = 30
     year = f"（{document.year} 年）" if document.year else "（      年）"
-    _put(ws, 2, 1, year, font=_FONT, align=Alignment(horizontal="center", vertical="center"))
-    ws.cell(row=2, column=1).border = Border()
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=last)
+    put(ws, 2, 1, year, font=_FONT, align=_TITLE_ALIGN, border=NO_BORDER, number_format=TEXT_FORMAT)
+    merge(ws, 2, 1, 2, last, border=None)
 
     if table.scope == UNIT:
         _label(ws, 3, 1, "部门名称")
@@ -263,7 +217,7 @@ def _write_table(ws: Worksheet, document: ParsedDocument, table: ParsedTable) ->
         _label(ws, 7, 4, "合计")
         _value(ws, 7, 5, table.total, money=True)
         _put(ws, 7, 6, None)
-        _merge(ws, 7, 6, 7, last)
+        merge(ws, 7, 6, 7, last)
         header = 8
     else:
         _label(ws, 3, 1, "预算单位")
@@ -284,10 +238,10 @@ def _write_table(ws: Worksheet, document: ParsedDocument, table: ParsedTable) ->
         goal_row = 7
         header = 8
     goal_width = sum(w for _, _, w in INDICATOR_COLUMNS[1:])
-    ws.row_dimensions[goal_row].height = max(45, 15 * _lines(table.overall_goal or "", goal_width))
+    ws.row_dimensions[goal_row].height = max(45, 15 * wrapped_lines(table.overall_goal, goal_width))
 
     for col, (_, text, _) in enumerate(INDICATOR_COLUMNS, start=1):
-        _put(ws, header, col, text, font=_BOLD, align=_CENTER, fill=_LABEL_FILL)
+        _put(ws, header, col, text, font=_BOLD, align=CENTER, fill=LABEL_FILL)
     ws.row_dimensions[header].height = 30
 
     row = header
@@ -297,21 +251,18 @@ def _write_table(ws: Worksheet, document: ParsedDocument, table: ParsedTable) ->
         for col, (name, _, width) in enumerate(INDICATOR_COLUMNS, start=1):
             value = getattr(indicator, name)
             if name == "weight":
-                _put(ws, row, col, value, fmt="General")
+                _put(ws, row, col, value, fmt=GENERAL_FORMAT)
             else:
                 _put(ws, row, col, value or None)
-                height = max(height, _lines(value or "", width))
+                height = max(height, wrapped_lines(value, width))
         ws.row_dimensions[row].height = max(20, 15 * height)
     first, last_row = header + 1, row + EMPTY_ROWS
     for r in range(row + 1, last_row + 1):
         for col, (name, _, _) in enumerate(INDICATOR_COLUMNS, start=1):
-            _put(ws, r, col, None, fmt="General" if name == "weight" else _TEXT_FORMAT)
+            _put(ws, r, col, None, fmt=GENERAL_FORMAT if name == "weight" else TEXT_FORMAT)
     _add_validations(ws, first, last_row)
 
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    fit_to_width(ws, orientation="landscape")
     ws.print_title_rows = f"{header}:{header}"
 
 
@@ -378,10 +329,8 @@ def _write_help(ws: Worksheet, year: int | None) -> None:
     ]
     ws.column_dimensions["A"].width = 110
     for row, (text, bold) in enumerate(lines, start=1):
-        cell = ws.cell(row=row, column=1, value=text)
-        cell.font = Font(name="宋体", size=14 if bold else 11, bold=bold)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.row_dimensions[row].height = 22 if bold else max(18, 16 * _lines(text, 110))
+        put(ws, row, 1, text, font=song(14, bold=True) if bold else song(11), align=_HELP_ALIGN)
+        ws.row_dimensions[row].height = 22 if bold else max(18, 16 * wrapped_lines(text, 110))
 
 
 # ---------------------------------------------------------------------------------------------------

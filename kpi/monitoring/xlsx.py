@@ -7,19 +7,34 @@ indicator rows. Numbers are stored as numbers (money 0.00, rates 0.00%); anythin
 """
 from __future__ import annotations
 
-import math
-import unicodedata
 from decimal import Decimal
 from io import BytesIO
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi.lights import Light
+from kpi.spreadsheets import (
+    BORDER,
+    CENTER,
+    GENERAL_FORMAT,
+    INTEGER_FORMAT,
+    LABEL_FILL,
+    MONEY_FORMAT,
+    PERCENT_FORMAT,
+    RIGHT,
+    TEXT_FORMAT,
+    TITLE_FONT,
+    WRAP,
+    fit_to_width,
+    merge,
+    put,
+    song,
+    wrapped_lines,
+)
 
 from .selectors import LIGHT_ORDER, IndicatorLine, MonitoringReport, TableBlock
 
@@ -43,19 +58,9 @@ def indicator_headers(month: int) -> tuple[str, ...]:
 WIDTHS = (12, 14, 28, 14, 14, 14, 26, 12, 10, 26, 10)
 NCOLS = len(WIDTHS)
 
-_THIN = Side(style="thin", color="000000")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_FONT = Font(name="宋体", size=10)
-_BOLD = Font(name="宋体", size=10, bold=True)
-_TITLE_FONT = Font(name="黑体", size=16, bold=True)
-_LABEL_FILL = PatternFill("solid", fgColor="F2F2F2")
-_WRAP = Alignment(wrap_text=True, vertical="center")
-_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
-_RIGHT = Alignment(wrap_text=True, vertical="center", horizontal="right")
-_MONEY = "#,##0.00"
-_PERCENT = "0.00%"
-_NUMBER = "General"  # 56, 96, 5.14: as entered, no forced decimals
-_TEXT = "@"
+_FONT = song(10)
+_BOLD = song(10, bold=True)
+_NUMBER = GENERAL_FORMAT  # 56, 96, 5.14: as entered, no forced decimals
 
 
 def monitoring_workbook(report: MonitoringReport) -> bytes:
@@ -67,24 +72,20 @@ def monitoring_workbook(report: MonitoringReport) -> bytes:
         ws.column_dimensions[get_column_letter(col)].width = width
 
     title = f"{report.unit.name} {report.year}年 绩效运行监控表（1–{report.month}月）"
-    _put(ws, 1, 1, title, font=_TITLE_FONT, align=_CENTER, border=False)
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=NCOLS)
+    _put(ws, 1, 1, title, font=TITLE_FONT, align=CENTER, border=False)
+    merge(ws, 1, 1, 1, NCOLS, border=None)
     ws.row_dimensions[1].height = 32
     subtitle = (f"截至 {report.cut.year}年{report.cut.month}月{report.cut.day}日　　金额单位：万元　　"
                 f"时间进度 {report.month}/12")
-    _put(ws, 2, 1, subtitle, align=_CENTER, border=False)
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=NCOLS)
+    _put(ws, 2, 1, subtitle, align=CENTER, border=False)
+    merge(ws, 2, 1, 2, NCOLS, border=None)
 
     row = 4
     for block in report.blocks:
         row = _write_block(ws, row, block, report) + 2
     _write_summary(ws, row, report)
 
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    fit_to_width(ws, orientation="landscape", paper_size=ws.PAPERSIZE_A4)
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.print_title_rows = "1:2"
@@ -97,22 +98,22 @@ def _write_block(ws: Worksheet, row: int, block: TableBlock, report: MonitoringR
     """A table's header rows and indicator rows from `row`; returns the last row written."""
     _label(ws, row, 1, "部门名称" if block.is_unit else "项目名称")
     _put(ws, row, 2, block.title)
-    _merge(ws, row, 2, row, 7)
+    merge(ws, row, 2, row, 7)
     _label(ws, row, 8, "整体监控灯" if block.is_unit else "项目监控灯", end_col=9)
     _light(ws, row, 10, block.light, end_col=11)
 
     row += 1
     _label(ws, row, 1, "全年预算数")
-    _number(ws, row, 2, block.budget, _MONEY)
+    _number(ws, row, 2, block.budget, MONEY_FORMAT)
     _label(ws, row, 3, "执行数")
-    _number(ws, row, 4, block.executed, _MONEY)
+    _number(ws, row, 4, block.executed, MONEY_FORMAT)
     _label(ws, row, 5, "执行率")
     if block.execution_rate is None and block.executed is not None:
-        _put(ws, row, 6, "—", align=_CENTER)  # a budget of 0: the rate is undefined, not unreported
+        _put(ws, row, 6, "—", align=CENTER)  # a budget of 0: the rate is undefined, not unreported
     else:
-        _number(ws, row, 6, block.execution_rate, _PERCENT)
+        _number(ws, row, 6, block.execution_rate, PERCENT_FORMAT)
     _label(ws, row, 7, "时间进度")
-    _number(ws, row, 8, report.time_share, _PERCENT)
+    _number(ws, row, 8, report.time_share, PERCENT_FORMAT)
     _label(ws, row, 9, "预算执行灯")
     _light(ws, row, 10, block.budget_light, end_col=11)
 
@@ -121,13 +122,13 @@ def _write_block(ws: Worksheet, row: int, block: TableBlock, report: MonitoringR
         _label(ws, row, col, header)
     if block.table is None:
         row += 1
-        _put(ws, row, 1, "该项目尚未编制绩效目标表。", align=_CENTER)
-        _merge(ws, row, 1, row, NCOLS)
+        _put(ws, row, 1, "该项目尚未编制绩效目标表。", align=CENTER)
+        merge(ws, row, 1, row, NCOLS)
         return row
     if not block.lines:
         row += 1
-        _put(ws, row, 1, "绩效目标表中没有适用的指标。", align=_CENTER)
-        _merge(ws, row, 1, row, NCOLS)
+        _put(ws, row, 1, "绩效目标表中没有适用的指标。", align=CENTER)
+        merge(ws, row, 1, row, NCOLS)
         return row
     first = row + 1
     for line in block.lines:
@@ -139,18 +140,18 @@ def _write_block(ws: Worksheet, row: int, block: TableBlock, report: MonitoringR
 
 def _write_line(ws: Worksheet, row: int, line: IndicatorLine) -> None:
     indicator = line.indicator
-    _put(ws, row, 1, indicator.level1, align=_CENTER)
-    _put(ws, row, 2, indicator.level2, align=_CENTER)
+    _put(ws, row, 1, indicator.level1, align=CENTER)
+    _put(ws, row, 2, indicator.level2, align=CENTER)
     _put(ws, row, 3, indicator.name)
-    _put(ws, row, 4, indicator.target_raw, align=_CENTER)
+    _put(ws, row, 4, indicator.target_raw, align=CENTER)
     if line.actual is None:
-        _put(ws, row, 5, MISSING, align=_CENTER)
+        _put(ws, row, 5, MISSING, align=CENTER)
     elif line.value is not None:
         cell = _number(ws, row, 5, line.value, _NUMBER)
         if not line.approved:
             cell.comment = Comment(f"{line.status_label}：截至 {line.actual.as_of:%Y-%m-%d}", "Jixiao")
     else:
-        cell = _put(ws, row, 5, line.value_text or MISSING, align=_CENTER)
+        cell = _put(ws, row, 5, line.value_text or MISSING, align=CENTER)
         if not line.approved:
             cell.comment = Comment(line.status_label, "Jixiao")
     if line.forecast is not None:
@@ -158,16 +159,16 @@ def _write_line(ws: Worksheet, row: int, line: IndicatorLine) -> None:
         if line.forecast_projected:
             cell.comment = Comment("按时间进度推算（未填报预计值）", "Jixiao")
     else:
-        _put(ws, row, 6, MISSING if line.actual is None else "—", align=_CENTER)
+        _put(ws, row, 6, MISSING if line.actual is None else "—", align=CENTER)
     _put(ws, row, 7, line.deviation)
-    _put(ws, row, 8, line.likelihood, align=_CENTER)
+    _put(ws, row, 8, line.likelihood, align=CENTER)
     rectify = {True: "是", False: "否", None: ""}[line.needs_rectification]
-    _put(ws, row, 9, rectify, align=_CENTER)
+    _put(ws, row, 9, rectify, align=CENTER)
     _put(ws, row, 10, line.rectification_measures)
     _light(ws, row, 11, line.light)
     wrapped = ((indicator.level2, 1), (indicator.name, 2), (indicator.target_raw, 3), (line.deviation, 6),
                (line.rectification_measures, 9))
-    height = max(_lines(text, WIDTHS[col]) for text, col in wrapped)
+    height = max(wrapped_lines(text, WIDTHS[col]) for text, col in wrapped)
     ws.row_dimensions[row].height = max(1, height) * 14 + 4
 
 
@@ -178,7 +179,7 @@ def _merge_levels(ws: Worksheet, first: int, lines: list[IndicatorLine]) -> None
         for index in range(1, len(lines) + 1):
             if index == len(lines) or key(lines[index].indicator) != key(lines[start].indicator):
                 if index - start > 1:
-                    ws.merge_cells(start_row=first + start, start_column=col, end_row=first + index - 1, end_column=col)
+                    merge(ws, first + start, col, first + index - 1, col)
                 start = index
 
 
@@ -190,8 +191,8 @@ def _write_summary(ws: Worksheet, row: int, report: MonitoringReport) -> None:
     _label(ws, row + 1, 1, "项目（目标表）数", end_col=3)
     _label(ws, row + 2, 1, "指标数", end_col=3)
     for offset, light in enumerate(LIGHT_ORDER):
-        _number(ws, row + 1, 4 + offset, report.counts[light], "0")
-        _number(ws, row + 2, 4 + offset, report.indicator_counts[light], "0")
+        _number(ws, row + 1, 4 + offset, report.counts[light], INTEGER_FORMAT)
+        _number(ws, row + 2, 4 + offset, report.indicator_counts[light], INTEGER_FORMAT)
     notes = (
         "注：1. 监控灯：预算执行按 执行率 ÷ 时间进度，低于60%红、60%–80%黄、80%及以上绿；累计型指标按 完成值 ÷"
         "（年度指标值 × 时间进度），水平型指标按当前完成比例，另有120%及以上为蓝（超进度，指标值可能偏低）。",
@@ -200,60 +201,33 @@ def _write_summary(ws: Worksheet, row: int, report: MonitoringReport) -> None:
     )
     for offset, note in enumerate(notes, start=4):
         _put(ws, row + offset, 1, note, border=False)
-        ws.merge_cells(start_row=row + offset, start_column=1, end_row=row + offset, end_column=NCOLS)
+        merge(ws, row + offset, 1, row + offset, NCOLS, border=None)
         ws.row_dimensions[row + offset].height = 28
 
 
-# --- cells -------------------------------------------------------------------------------------------
+# --- cells (kpi.spreadsheets) ------------------------------------------------------------------------
 
-def _put(ws: Worksheet, row: int, col: int, value, *, font=_FONT, align=_WRAP, fill=None, fmt=None, border=True):
-    cell = ws.cell(row=row, column=col)
-    if isinstance(value, str):
-        text = ILLEGAL_CHARACTERS_RE.sub("", value.replace("\r\n", "\n"))[:32767]
-        cell.value = text or None
-        if text:
-            cell.data_type = "s"  # a text such as "=100%" is a target, never a formula
-    else:
-        cell.value = value
-    cell.font = font
-    cell.alignment = align
-    if border:
-        cell.border = _BORDER
-    if fill is not None:
-        cell.fill = fill
-    cell.number_format = fmt or (_TEXT if value is None or isinstance(value, str) else "General")
-    return cell
+def _put(ws: Worksheet, row: int, col: int, value, *, font=_FONT, align=WRAP, fill=None, fmt=None, border=True):
+    """A cell of the form: text is stored as text (a target "=100%" is never a formula) and formatted as
+    text, like an empty cell; anything else as `fmt` (General by default)."""
+    fmt = fmt or (TEXT_FORMAT if value is None or isinstance(value, str) else GENERAL_FORMAT)
+    return put(ws, row, col, value, font=font, align=align, fill=fill, border=BORDER if border else None,
+               number_format=fmt)
 
 
 def _number(ws: Worksheet, row: int, col: int, value: Decimal | int | None, fmt: str):
     if value is None:
-        return _put(ws, row, col, MISSING, align=_CENTER)
-    return _put(ws, row, col, value, align=_RIGHT, fmt=fmt)
+        return _put(ws, row, col, MISSING, align=CENTER)
+    return _put(ws, row, col, value, align=RIGHT, fmt=fmt)
 
 
 def _label(ws: Worksheet, row: int, col: int, text: str, *, end_col: int | None = None):
-    _put(ws, row, col, text, font=_BOLD, align=_CENTER, fill=_LABEL_FILL)
+    _put(ws, row, col, text, font=_BOLD, align=CENTER, fill=LABEL_FILL)
     if end_col:
-        _merge(ws, row, col, row, end_col)
+        merge(ws, row, col, row, end_col)
 
 
 def _light(ws: Worksheet, row: int, col: int, light: Light, *, end_col: int | None = None):
-    _put(ws, row, col, LIGHT_TEXT[light], font=_BOLD, align=_CENTER, fill=LIGHT_FILL[light])
+    _put(ws, row, col, LIGHT_TEXT[light], font=_BOLD, align=CENTER, fill=LIGHT_FILL[light])
     if end_col:
-        _merge(ws, row, col, row, end_col)
-
-
-def _lines(text: str, width: int) -> int:
-    """How many lines a wrapped text takes in a column `width` characters wide (CJK characters count 2)."""
-    per_line = max(width - 1, 4)
-    return sum(
-        max(1, math.ceil(sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in part) / per_line))
-        for part in (text or "").split("\n")
-    )
-
-
-def _merge(ws: Worksheet, row: int, col: int, end_row: int, end_col: int):
-    for r in range(row, end_row + 1):
-        for c in range(col, end_col + 1):
-            ws.cell(row=r, column=c).border = _BORDER
-    ws.merge_cells(start_row=row, start_column=col, end_row=end_row, end_column=end_col)
+        merge(ws, row, col, row, end_col)

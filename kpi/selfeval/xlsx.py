@@ -10,17 +10,31 @@ is the text 缺失, never 0. Every sheet prints on A4 portrait, fitted to the pa
 from __future__ import annotations
 
 import datetime as dt
-import math
-import unicodedata
 from decimal import Decimal
 from io import BytesIO
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
+
+from kpi.spreadsheets import (
+    BORDER,
+    CENTER,
+    DECIMAL_FORMAT,
+    LABEL_FILL,
+    LEFT,
+    PERCENT_FORMAT,
+    RIGHT,
+    TITLE_FONT,
+    fit_to_width,
+    merge,
+    put,
+    put_merged,
+    sheet_title,
+    song,
+    wrapped_lines,
+)
 
 from .data import NOT_APPLICABLE, PROJECT_TITLE, UNIT_TITLE, ProjectEvaluation, UnitEvaluation, note_parts
 
@@ -36,22 +50,14 @@ INDICATOR_HEADERS = ("一级指标", "二级指标", "三级指标", "年度指�
 FUNDS_HEADERS = (None, "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分")
 SUMMARY_HEADERS = ("项目名称", "全年预算数", "全年执行数", "执行率", "指标得分", "总分", "等级")
 
-NUMBER_FORMAT = "0.00"
-PERCENT_FORMAT = "0.00%"
+NUMBER_FORMAT = DECIMAL_FORMAT
 LINE_HEIGHT = 15.0  # points per text line at 11 pt
 MAX_ROW_HEIGHT = 409.0  # Excel refuses taller rows
 
-_THIN = Side(style="thin", color="000000")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_FONT = Font(name="宋体", size=11)
-_BOLD = Font(name="宋体", size=11, bold=True)
-_TITLE_FONT = Font(name="黑体", size=16, bold=True)
-_NOTE_FONT = Font(name="宋体", size=9, color="555555")
-_MISSING_FONT = Font(name="宋体", size=11, color="C00000")
-_LABEL_FILL = PatternFill("solid", fgColor="F2F2F2")
-_LEFT = Alignment(wrap_text=True, vertical="center", horizontal="left")
-_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
-_RIGHT = Alignment(wrap_text=True, vertical="center", horizontal="right")
+_FONT = song(11)
+_BOLD = song(11, bold=True)
+_NOTE_FONT = song(9, color="555555")
+_MISSING_FONT = song(11, color="C00000")
 
 
 def table_workbook(evaluation: ProjectEvaluation, *, generated_at: dt.datetime | None = None) -> bytes:
@@ -59,8 +65,7 @@ def table_workbook(evaluation: ProjectEvaluation, *, generated_at: dt.datetime |
     workbook = Workbook()
     workbook.remove(workbook.active)
     used: set[str] = {COVER_TITLE.casefold()}
-    title = UNIT_SHEET if evaluation.is_unit_table else _sheet_title(evaluation.project_name or PROJECT_TITLE, used)
-    used.add(title.casefold())
+    title = UNIT_SHEET if evaluation.is_unit_table else sheet_title(evaluation.project_name or PROJECT_TITLE, used)
     sheet = workbook.create_sheet(title)
     _Form(sheet).table(evaluation, generated_at=generated_at)
     _write_cover(workbook.create_sheet(COVER_TITLE), heading=f"{evaluation.label} · {evaluation.year} 年度",
@@ -78,8 +83,7 @@ def unit_workbook(evaluation: UnitEvaluation, *, generated_at: dt.datetime | Non
     _Form(workbook.create_sheet(UNIT_SHEET)).unit(evaluation, generated_at=generated_at)
     used = {COVER_TITLE.casefold(), UNIT_SHEET.casefold()}
     for project in evaluation.projects:
-        title = _sheet_title(project.project_name or PROJECT_TITLE, used)
-        used.add(title.casefold())
+        title = sheet_title(project.project_name or PROJECT_TITLE, used)
         _Form(workbook.create_sheet(title)).table(project, generated_at=generated_at)
     return _save(workbook)
 
@@ -136,9 +140,9 @@ class _Form:
         self.finish()
 
     def title(self, text: str, year: int) -> None:
-        self.merged(self.row, 1, NCOLS, text, font=_TITLE_FONT, align=_CENTER, border=False)
+        self.merged(self.row, 1, NCOLS, text, font=TITLE_FONT, align=CENTER, border=False)
         self.sheet.row_dimensions[self.row].height = 30
-        self.merged(self.row + 1, 1, NCOLS, f"（{year} 年度）", align=_CENTER, border=False)
+        self.merged(self.row + 1, 1, NCOLS, f"（{year} 年度）", align=CENTER, border=False)
         self.row += 2
 
     def pairs(self, *pairs: tuple[str, str]) -> None:
@@ -159,12 +163,12 @@ class _Form:
     def funds(self, e: ProjectEvaluation) -> None:
         top = self.row
         label = "项目资金（万元）" if not e.is_unit_table else "年度预算（万元）"
-        self.merged(top, 1, 1, label, font=_BOLD, align=_CENTER, fill=_LABEL_FILL, last_row=top + len(e.funds))
+        self.merged(top, 1, 1, label, font=_BOLD, align=CENTER, fill=LABEL_FILL, last_row=top + len(e.funds))
         for column, header in enumerate(FUNDS_HEADERS, start=2):
             self.label(top, column, header)
         for offset, funds in enumerate(e.funds, start=1):
             row = top + offset
-            self.cell(row, 2, funds.label, align=_LEFT)
+            self.cell(row, 2, funds.label, align=LEFT)
             self.money(row, 3, funds.initial)
             self.money(row, 4, funds.full_year)
             if funds.is_total:
@@ -174,14 +178,14 @@ class _Form:
                 self.number(row, 8, funds.points)
             else:
                 for column in (5, 6, 7, 8):
-                    self.cell(row, column, NONE, align=_CENTER)
+                    self.cell(row, column, NONE, align=CENTER)
         self.row = top + len(e.funds) + 1
 
     def goal(self, e: ProjectEvaluation) -> None:
         top = self.row
-        self.merged(top, 1, 1, "年度总体目标", font=_BOLD, align=_CENTER, fill=_LABEL_FILL, last_row=top + 1)
-        self.merged(top, 2, 4, "预期目标", font=_BOLD, align=_CENTER, fill=_LABEL_FILL)
-        self.merged(top, 5, NCOLS, "实际完成情况", font=_BOLD, align=_CENTER, fill=_LABEL_FILL)
+        self.merged(top, 1, 1, "年度总体目标", font=_BOLD, align=CENTER, fill=LABEL_FILL, last_row=top + 1)
+        self.merged(top, 2, 4, "预期目标", font=_BOLD, align=CENTER, fill=LABEL_FILL)
+        self.merged(top, 5, NCOLS, "实际完成情况", font=_BOLD, align=CENTER, fill=LABEL_FILL)
         self.merged(top + 1, 2, 4, e.goal_expected or NONE)
         self.merged(top + 1, 5, NCOLS, e.goal_actual)
         self.fits.append(top + 1)
@@ -195,63 +199,63 @@ class _Form:
         first = header + 1
         for offset, ind in enumerate(e.indicators):
             row = first + offset
-            self.cell(row, 1, ind.level1, align=_CENTER)
-            self.cell(row, 2, ind.level2, align=_CENTER)
-            self.cell(row, 3, ind.name, align=_LEFT)
-            self.cell(row, 4, ind.target, align=_CENTER)
+            self.cell(row, 1, ind.level1, align=CENTER)
+            self.cell(row, 2, ind.level2, align=CENTER)
+            self.cell(row, 3, ind.name, align=LEFT)
+            self.cell(row, 4, ind.target, align=CENTER)
             if ind.actual is None:
-                self.cell(row, 5, MISSING, font=_MISSING_FONT, align=_CENTER)
+                self.cell(row, 5, MISSING, font=_MISSING_FONT, align=CENTER)
             else:
-                self.cell(row, 5, ind.actual, align=_CENTER)
+                self.cell(row, 5, ind.actual, align=CENTER)
             self.number(row, 6, ind.weight)
             if ind.not_applicable:
-                self.cell(row, 7, NOT_APPLICABLE, align=_CENTER)
+                self.cell(row, 7, NOT_APPLICABLE, align=CENTER)
             else:
                 self.number(row, 7, ind.points)
-            self.cell(row, 8, ind.explanation, align=_LEFT)
+            self.cell(row, 8, ind.explanation, align=LEFT)
             self.fits.append(row)
         self._merge_runs(e, first)
         total_row = first + len(e.indicators)
-        self.merged(total_row, 1, 5, "总分", font=_BOLD, align=_CENTER, fill=_LABEL_FILL)
+        self.merged(total_row, 1, 5, "总分", font=_BOLD, align=CENTER, fill=LABEL_FILL)
         self.number(total_row, 6, e.full_points, font=_BOLD)
         self.number(total_row, 7, e.total, font=_BOLD)
-        self.cell(total_row, 8, f"等级：{e.grade}" if e.grade else f"等级：{MISSING}", font=_BOLD, align=_LEFT)
+        self.cell(total_row, 8, f"等级：{e.grade}" if e.grade else f"等级：{MISSING}", font=_BOLD, align=LEFT)
         self.row = total_row + 1
 
     def summary(self, u: UnitEvaluation) -> None:
         header = self.row
-        self.merged(header, 1, 2, SUMMARY_HEADERS[0], font=_BOLD, align=_CENTER, fill=_LABEL_FILL)
+        self.merged(header, 1, 2, SUMMARY_HEADERS[0], font=_BOLD, align=CENTER, fill=LABEL_FILL)
         for column, text in enumerate(SUMMARY_HEADERS[1:], start=3):
             self.label(header, column, text)
         row = header
         for row, e in enumerate(u.projects, start=header + 1):
-            self.merged(row, 1, 2, e.project_name or "", align=_LEFT)
+            self.merged(row, 1, 2, e.project_name or "", align=LEFT)
             self.money(row, 3, e.budget)
             self.money(row, 4, e.executed)
             self.number(row, 5, e.rate, number_format=PERCENT_FORMAT)
             self.number(row, 6, e.indicator_points)
             self.number(row, 7, e.total)
-            self.cell(row, 8, e.grade or MISSING, align=_CENTER, font=_FONT if e.grade else _MISSING_FONT)
+            self.cell(row, 8, e.grade or MISSING, align=CENTER, font=_FONT if e.grade else _MISSING_FONT)
             self.fits.append(row)
         if not u.projects:
             row = header + 1
-            self.merged(row, 1, NCOLS, "本单位本年度没有项目支出绩效目标表。", align=_CENTER)
+            self.merged(row, 1, NCOLS, "本单位本年度没有项目支出绩效目标表。", align=CENTER)
         row += 1
         budget, spent, rate = u.projects_total
-        self.merged(row, 1, 2, "合计", font=_BOLD, align=_CENTER, fill=_LABEL_FILL)
+        self.merged(row, 1, 2, "合计", font=_BOLD, align=CENTER, fill=LABEL_FILL)
         self.money(row, 3, budget)
         self.money(row, 4, spent)
         self.number(row, 5, rate, number_format=PERCENT_FORMAT)
         for column in (6, 7, 8):
-            self.cell(row, column, NONE, align=_CENTER)
+            self.cell(row, column, NONE, align=CENTER)
         self.row = row + 1
 
     def section(self, text: str) -> None:
-        self.merged(self.row, 1, NCOLS, text, font=_BOLD, align=_LEFT, fill=_LABEL_FILL)
+        self.merged(self.row, 1, NCOLS, text, font=_BOLD, align=LEFT, fill=LABEL_FILL)
         self.row += 1
 
     def merged_line(self, text: str, *, border: bool) -> None:
-        self.merged(self.row, 1, NCOLS, text, align=_LEFT, border=border)
+        self.merged(self.row, 1, NCOLS, text, align=LEFT, border=border)
         self.fits.append(self.row)
         self.row += 1
 
@@ -259,7 +263,7 @@ class _Form:
         parts = note_parts(e, generated_at)
         if e.missing:
             parts.append(f"缺失项 {len(e.missing)} 项，见“{COVER_TITLE}”")
-        self.merged(self.row, 1, NCOLS, "；".join(parts), font=_NOTE_FONT, align=_LEFT, border=False)
+        self.merged(self.row, 1, NCOLS, "；".join(parts), font=_NOTE_FONT, align=LEFT, border=False)
         self.fits.append(self.row)
         self.row += 1
 
@@ -271,35 +275,25 @@ class _Form:
 
     # cells
 
-    def cell(self, row: int, column: int, value, *, font=_FONT, align=_LEFT, fill=None, border=True):
-        cell = self.sheet.cell(row=row, column=column, value=_clean(value) if isinstance(value, str) else value)
-        cell.font = font
-        cell.alignment = align
-        if fill is not None:
-            cell.fill = fill
-        if border:
-            cell.border = _BORDER
-        return cell
+    def cell(self, row: int, column: int, value, *, font=_FONT, align=LEFT, fill=None, border=True):
+        """A text is stored as text: a target "=100%" or a project "=HYPERLINK(…)" is never a formula."""
+        return put(self.sheet, row, column, value, font=font, align=align, fill=fill,
+                   border=BORDER if border else None)
 
     def label(self, row: int, column: int, text: str | None):
-        return self.cell(row, column, text, font=_BOLD, align=_CENTER, fill=_LABEL_FILL)
+        return self.cell(row, column, text, font=_BOLD, align=CENTER, fill=LABEL_FILL)
 
-    def merged(self, row: int, first: int, last: int, value, *, font=_FONT, align=_LEFT, fill=None, border=True,
+    def merged(self, row: int, first: int, last: int, value, *, font=_FONT, align=LEFT, fill=None, border=True,
                last_row: int | None = None):
         """A merged range with its value in the top-left cell; every cell of it is bordered (Excel draws the
         border of a merged range from its cells)."""
-        last_row = last_row or row
-        for r in range(row, last_row + 1):
-            for column in range(first, last + 1):
-                self.cell(r, column, value if (r, column) == (row, first) else None, font=font, align=align,
-                          fill=fill, border=border)
-        if last > first or last_row > row:
-            self.sheet.merge_cells(start_row=row, start_column=first, end_row=last_row, end_column=last)
+        put_merged(self.sheet, row, first, last_row or row, last, value, font=font, align=align, fill=fill,
+                   border=BORDER if border else None)
 
     def number(self, row: int, column: int, value: Decimal | None, *, number_format=NUMBER_FORMAT, font=_FONT):
         if value is None:
-            return self.cell(row, column, MISSING, font=_MISSING_FONT, align=_CENTER)
-        cell = self.cell(row, column, value, font=font, align=_RIGHT)
+            return self.cell(row, column, MISSING, font=_MISSING_FONT, align=CENTER)
+        cell = self.cell(row, column, value, font=font, align=RIGHT)
         cell.number_format = number_format
         return cell
 
@@ -321,33 +315,32 @@ class _Form:
 
         for column, key in ((1, lambda r: (r.level1,)), (2, lambda r: (r.level1, r.level2))):
             for start, end in runs(key):
-                self.sheet.merge_cells(start_row=first + start, start_column=column, end_row=first + end,
-                                       end_column=column)
+                merge(self.sheet, first + start, column, first + end, column)
 
 
 def _write_cover(sheet: Worksheet, *, heading: str, items: list[tuple[str, str]], policy_version: str,
                  generated_at) -> None:
     """缺失项: every missing item, one per row, so nothing is mistaken for a zero."""
     form = _Form(sheet, widths=(8, 34, 80))
-    form.merged(1, 1, 3, "绩效自评缺失项", font=_TITLE_FONT, align=_CENTER, border=False)
+    form.merged(1, 1, 3, "绩效自评缺失项", font=TITLE_FONT, align=CENTER, border=False)
     sheet.row_dimensions[1].height = 30
     details = [heading, f"评分政策：{policy_version}"]
     if generated_at:
         details.append(f"生成时间：{generated_at:%Y-%m-%d %H:%M}")
-    form.merged(2, 1, 3, " · ".join(details), align=_CENTER, border=False)
-    form.merged(3, 1, 3, "以下各项在自评表中显示为“缺失”，不按 0 计；请补齐后重新生成。", font=_NOTE_FONT, align=_LEFT,
+    form.merged(2, 1, 3, " · ".join(details), align=CENTER, border=False)
+    form.merged(3, 1, 3, "以下各项在自评表中显示为“缺失”，不按 0 计；请补齐后重新生成。", font=_NOTE_FONT, align=LEFT,
                 border=False)
     for column, text in enumerate(("序号", "自评表", "缺失项"), start=1):
         form.label(4, column, text)
     row = 4
     for row, (label, item) in enumerate(items, start=5):
-        form.cell(row, 1, row - 4, align=_CENTER)
+        form.cell(row, 1, row - 4, align=CENTER)
         form.cell(row, 2, label)
         form.cell(row, 3, item)
         form.fits.append(row)
     if not items:
         row = 5
-        form.merged(row, 1, 3, "无缺失项。", align=_CENTER)
+        form.merged(row, 1, 3, "无缺失项。", align=CENTER)
     sheet.print_title_rows = "4:4"
     sheet.print_area = f"A1:C{row}"
     sheet.sheet_view.showGridLines = False
@@ -358,35 +351,10 @@ def _write_cover(sheet: Worksheet, *, heading: str, items: list[tuple[str, str]]
 # --- helpers ------------------------------------------------------------------------------------------
 
 def _page_setup(sheet: Worksheet) -> None:
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.orientation = sheet.ORIENTATION_PORTRAIT
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0  # as many pages as needed down
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    fit_to_width(sheet, orientation=sheet.ORIENTATION_PORTRAIT, paper_size=sheet.PAPERSIZE_A4)
     sheet.page_margins = PageMargins(left=0.6, right=0.6, top=0.75, bottom=0.75, header=0.3, footer=0.3)
     sheet.print_options.horizontalCentered = True
     sheet.oddFooter.center.text = "第 &P 页 共 &N 页"
-
-
-def _clean(text: str) -> str:
-    """Text Excel accepts: no control characters (they make the XML invalid)."""
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
-
-
-def _sheet_title(wanted: str, used: set[str]) -> str:
-    """A valid, unique sheet name (≤ 31 characters, none of []:*?/\\)."""
-    base = "".join("_" if ch in '[]:*?/\\' else ch for ch in _clean(wanted)).strip("' ") or "项目"
-    base = base[:31]
-    title, number = base, 2
-    while title.casefold() in used:
-        suffix = f"({number})"
-        title = base[: 31 - len(suffix)] + suffix
-        number += 1
-    return title
-
-
-def _display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _fit_height(sheet: Worksheet, row: int) -> None:
@@ -406,9 +374,7 @@ def _fit_height(sheet: Worksheet, row: int) -> None:
         if span is None:
             continue
         width = sum(sheet.column_dimensions[get_column_letter(c)].width or 9 for c in range(span[0], span[1] + 1))
-        usable = max(width - 1.5, 2)
-        needed = sum(max(1, math.ceil(_display_width(part) / usable)) for part in cell.value.split("\n"))
-        lines = max(lines, needed)
+        lines = max(lines, wrapped_lines(cell.value, width, margin=1.5, minimum=2))
     current = sheet.row_dimensions[row].height
     height = min(MAX_ROW_HEIGHT, max(20.0, lines * LINE_HEIGHT + 5))
     if current is None or current < height:
