@@ -12,14 +12,14 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from openpyxl import Workbook
 
-from budgets.models import BudgetExecution, Role, UnitYear
+from budgets.models import BudgetExecution, Role
 from budgets.services import membership_grant
 from kpi.importers.actuals import ACTUALS_COLUMNS, EXECUTION_COLUMNS, ActualsImportError, actuals_import
 from kpi.models import Actual, Report, Score
-from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
 from kpi.reports.services import actual_record, report_submit
 from kpi.rescoring.services import tables_rescore
 from kpi.rescoring.tasks import rescore_table
+from tests.factories import ProjectFactory, UnitFactory, UnitYearFactory, UserFactory, table_with_indicators
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -209,7 +209,7 @@ def test_an_ambiguous_indicator_name_is_refused_and_may_be_written_with_its_leve
 
 
 def test_a_closed_year_is_refused(world):
-    UnitYear.objects.create(unit=world.unit, year=2026, closed=True)
+    UnitYearFactory(unit=world.unit, year=2026)
     for execution in (False, True):
         data = csv_bytes([("教师培训项目", "2026-07-31", "", "10")], header=EXECUTION_COLUMNS) if execution \
             else csv_bytes(FULL_FILE)

@@ -6,14 +6,19 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from budgets.models import UnitBudget
-from kpi.models import Actual, GoalTable, Indicator, Score, ScoringPolicy, TableScore
-from kpi.models import Report
-from tests.factories import ProjectFactory, UnitFactory, approve_reports, table_with_indicators
 from kpi.goals.services import indicator_create, indicator_set_not_applicable
+from kpi.models import Actual, GoalTable, Indicator, Report, Score, TableScore
 from kpi.reports.services import actual_record, execution_report, report_approve, report_return, report_submit
 from kpi.rescoring.services import scoring_policy_save, tables_rescore
 from kpi.rescoring.tasks import rescore_table
+from tests.factories import (
+    ProjectFactory,
+    ScoringPolicyFactory,
+    UnitBudgetFactory,
+    UnitFactory,
+    approve_reports,
+    table_with_indicators,
+)
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -231,9 +236,7 @@ def test_qualitative_target_without_grade_is_refused(no_enqueue):
 
 def test_policy_of_the_year_changes_the_reverse_formula_and_is_recorded(scored_table):
     table, _ = scored_table
-    policy = scoring_policy_save(
-        policy=ScoringPolicy(name="示范地区2026", year=2026, reverse_formula="linear_to_double")
-    )
+    policy = ScoringPolicyFactory(name="示范地区2026", year=2026, reverse_formula="linear_to_double")
     tables_rescore(table_ids=[table.pk])
     assert points_by_name(table, JULY)["人均成本"] == Decimal("16.00")  # 20 × (1 − 10/50)
     assert Score.objects.filter(policy_version="示范地区2026@v1").count() == 4
@@ -248,7 +251,7 @@ def test_policy_of_the_year_changes_the_reverse_formula_and_is_recorded(scored_t
 
 def test_unit_table_uses_the_unit_budget_and_unit_execution(no_enqueue):
     unit = UnitFactory()
-    UnitBudget.objects.create(unit=unit, year=2026, fiscal_superior=Decimal("20"), fiscal_local=Decimal("180"))
+    UnitBudgetFactory(unit=unit, year=2026, fiscal_superior=Decimal("20"), fiscal_local=Decimal("180"))
     table, indicators = table_with_indicators(unit=unit, rows=[("履职效能", "质量指标", "覆盖率", ">=95%", Decimal("90"))])
     assert table.scope == GoalTable.Scope.UNIT
     actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("95"))
@@ -261,9 +264,7 @@ def test_unit_table_uses_the_unit_budget_and_unit_execution(no_enqueue):
 
 
 def test_adjusted_budget_is_the_base_of_the_execution_rate(no_enqueue):
-    project = ProjectFactory(budget_initial=Decimal("100.00"))
-    project.budget_adjusted = Decimal("80.00")
-    project.save()
+    project = ProjectFactory(budget_initial=Decimal("100.00"), budget_adjusted=Decimal("80.00"))
     table, _ = table_with_indicators(project)
     execution_report(project=project, as_of=JULY, executed=Decimal("60.00"))
     tables_rescore(table_ids=[table.pk])

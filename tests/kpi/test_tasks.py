@@ -6,11 +6,11 @@ import pytest
 from django.conf import settings
 
 from kpi.models import RescoreBatch, RescoreJob, Score, TableScore
-from tests.factories import ProjectFactory, UnitFactory, approve_reports, table_with_indicators
 from kpi.reports.services import actual_record
 from kpi.rescoring import services as rescoring
 from kpi.rescoring.services import rescore_batch_run, rescore_job_create, rescore_job_plan
 from kpi.rescoring.tasks import rescore_all_nightly, rescore_batch, rescore_job_start, rescore_table
+from tests.factories import ProjectFactory, RescoreJobFactory, UnitFactory, approve_reports, table_with_indicators
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -77,7 +77,7 @@ def test_bulk_job_fans_out_fixed_batches_and_reports_progress(sent, monkeypatch,
 def test_planning_twice_keeps_the_batches_and_returns_only_unfinished_ones(sent, monkeypatch):
     monkeypatch.setattr(rescoring, "RESCORE_BATCH_SIZE", 2)
     tables_with_actuals(3)
-    job = RescoreJob.objects.create(year=2026)
+    job = RescoreJobFactory(year=2026)
     assert rescore_job_plan(job_id=job.pk) == [0, 1]
     rescore_batch_run(job_id=job.pk, index=0)
     assert rescore_job_plan(job_id=job.pk) == [1]
@@ -85,7 +85,7 @@ def test_planning_twice_keeps_the_batches_and_returns_only_unfinished_ones(sent,
 
 
 def test_a_job_with_nothing_to_do_is_done_at_once(sent):
-    job = RescoreJob.objects.create(year=1999)
+    job = RescoreJobFactory(year=1999)
     assert rescore_job_plan(job_id=job.pk) == []
     job.refresh_from_db()
     assert job.status == "done" and job.percent == 100

@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from tests.factories import ProjectFactory, UserFactory, approve_reports, table_with_indicators
 from kpi.reports.services import actual_record
 from kpi.rescoring.services import tables_rescore
 from kpi.rescoring.tasks import rescore_table
+from tests.factories import ProjectFactory, UserFactory, approve_reports, table_with_indicators
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -68,10 +68,9 @@ def test_project_page_query_count_does_not_grow_with_indicators(client, django_a
     lead = UserFactory()
     small, large = scored_project(lead), scored_project(lead, extra_rows=8)
     client.force_login(lead)
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as small_queries:
+    # Session and user 2, the project through the scoping 3, its table 1, the scorecard 5 (indicators, scores,
+    # actuals, totals, execution), the lights 4, evidence 1, reports 1, may administer 1, navigation 5.
+    with django_assert_num_queries(23) as small_queries:
         client.get(reverse("scorecards:project", args=[small.pk]))
     with django_assert_num_queries(len(small_queries)):
         response = client.get(reverse("scorecards:project", args=[large.pk]))
@@ -82,10 +81,9 @@ def test_home_query_count_does_not_grow_with_projects(client, django_assert_num_
     lead = UserFactory()
     scored_project(lead)
     client.force_login(lead)
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as one:
+    # Session and user 2, the visible projects 3, their tables 1, official and provisional totals 2, the lights
+    # 4 (indicators, actuals, execution, reports), the editable ones 1, navigation 3, the 部门整体 tables 1.
+    with django_assert_num_queries(17) as one:
         client.get(reverse("home"))
     for _ in range(5):
         scored_project(lead)

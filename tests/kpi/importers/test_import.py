@@ -12,12 +12,12 @@ from django.urls import reverse
 from budgets.models import Project, Unit, UnitBudget
 from budgets.services import membership_grant
 from kpi.importers import services as service
+from kpi.importers.tasks import import_job_run
 from kpi.importers.xlsx import read_workbook, write_workbook
 from kpi.models import Actual, GoalTable, ImportJob, Indicator, IndicatorChange
-from tests.factories import UnitFactory, UserFactory
-from kpi.importers.tasks import import_job_run
 from kpi.reports.services import actual_record
 from kpi.rescoring.tasks import rescore_table
+from tests.factories import ImportJobFactory, UnitFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 DEMO = Path(__file__).resolve().parents[3] / "kpi" / "demo" / "demo-disclosure-2026.txt"
@@ -313,6 +313,21 @@ def test_upload_preview_confirm_and_progress(client, demo_unit, django_capture_o
     assert len(progress["summary"]) == 3
     assert GoalTable.objects.filter(unit=demo_unit).count() == 3
     assert client.post(reverse("importers:confirm", args=[job.pk])).status_code == 409
+
+
+def test_the_upload_page_query_count_does_not_grow_with_jobs(client, demo_unit, django_assert_num_queries):
+    admin = UserFactory()
+    membership_grant(user=admin, unit=demo_unit, role="admin")
+    ImportJobFactory(user=admin)
+    client.force_login(admin)
+    # Session and user 2, may import 1, navigation 4, the latest jobs 1.
+    with django_assert_num_queries(8) as one:
+        assert client.get(reverse("importers:upload")).status_code == 200
+    for _ in range(4):
+        ImportJobFactory(user=admin)
+    with django_assert_num_queries(len(one)):
+        page = client.get(reverse("importers:upload")).content.decode()
+    assert page.count(DEMO.name) == 5
 
 
 def test_upload_of_a_bad_file_shows_the_error_and_keeps_nothing(client, demo_unit, tmp_path):

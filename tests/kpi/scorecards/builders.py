@@ -9,12 +9,20 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from budgets.services import membership_grant
-from tests.factories import ProjectFactory, UnitFactory, UserFactory, approve_reports, table_with_indicators
-from kpi.goals.services import goal_table_create, indicator_create
-from kpi.reports.services import actual_record, execution_report
 from kpi.rescoring.services import tables_rescore
 from kpi.rescoring.tasks import rescore_table
+from tests.factories import (
+    ActualFactory,
+    BudgetExecutionFactory,
+    GoalTableFactory,
+    IndicatorFactory,
+    ProjectFactory,
+    UnitFactory,
+    UnitMembershipFactory,
+    UserFactory,
+    approve_reports,
+    table_with_indicators,
+)
 
 JULY = dt.date(2026, 7, 31)
 YEAR = 2026
@@ -39,9 +47,9 @@ def scored_project(unit, name, *, value=None, executed=None, budget=Decimal("100
     table, created = table_with_indicators(project, rows=rows)
     if value is not None:
         for indicator in created:
-            actual_record(indicator=indicator, as_of=JULY, value=Decimal(value))
+            ActualFactory(indicator=indicator, as_of=JULY, value=Decimal(value))
     if executed is not None:
-        execution_report(project=project, as_of=JULY, executed=Decimal(executed))
+        BudgetExecutionFactory(project=project, as_of=JULY, executed=Decimal(executed))
     approve_reports(table)
     if rescore:
         tables_rescore(table_ids=[table.pk])
@@ -50,13 +58,13 @@ def scored_project(unit, name, *, value=None, executed=None, budget=Decimal("100
 
 def unit_table(unit, *, value=Decimal("95")):
     """The unit's 部门整体 table with two indicators, reported and approved."""
-    table = goal_table_create(unit=unit, year=YEAR)
-    first = indicator_create(table=table, level1="履职效能", level2="数量指标", name="服务人次", target_raw=">=1000人次",
+    table = GoalTableFactory(project=None, unit=unit, year=YEAR)
+    first = IndicatorFactory(table=table, level1="履职效能", level2="数量指标", name="服务人次", target_raw=">=1000人次",
                              weight=Decimal("60"))
-    second = indicator_create(table=table, level1="服务对象满意度", level2="满意度指标", name="群众满意度",
+    second = IndicatorFactory(table=table, level1="服务对象满意度", level2="满意度指标", name="群众满意度",
                               target_raw=">=90%", weight=Decimal("30"), rule="满意度赋分")
-    actual_record(indicator=first, as_of=JULY, value=Decimal("800"))
-    actual_record(indicator=second, as_of=JULY, value=value)
+    ActualFactory(indicator=first, as_of=JULY, value=Decimal("800"))
+    ActualFactory(indicator=second, as_of=JULY, value=value)
     approve_reports(table)
     tables_rescore(table_ids=[table.pk])
     return table
@@ -88,10 +96,10 @@ def unit_world():
     unit = UnitFactory(name="社保中心", parent=parent)
     other = UnitFactory(name="就业局", parent=parent)
     people = {name: UserFactory() for name in ("admin", "lead", "reviewer", "other_admin", "child_reviewer")}
-    membership_grant(user=people["admin"], unit=unit, role="admin")
-    membership_grant(user=people["lead"], unit=unit, role="lead")
-    membership_grant(user=people["reviewer"], unit=parent, role="reviewer")
-    membership_grant(user=people["other_admin"], unit=other, role="admin")
+    UnitMembershipFactory(user=people["admin"], unit=unit, role="admin")
+    UnitMembershipFactory(user=people["lead"], unit=unit, role="lead")
+    UnitMembershipFactory(user=people["reviewer"], unit=parent, role="reviewer")
+    UnitMembershipFactory(user=people["other_admin"], unit=other, role="admin")
     projects = {}
     for name, (value, executed) in SCENARIO.items():
         lead_name = "李四" if name in ("甲项目", "丙项目") else "张三"

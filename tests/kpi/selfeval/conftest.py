@@ -5,13 +5,21 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.services import membership_grant, unit_create
 from kpi import scoring
-from kpi.models import GoalTable, Indicator, Report
-from tests.factories import ProjectFactory, UnitFactory, UserFactory, rescore_stale, table_with_indicators
 from kpi.goals.services import goal_table_approve, indicator_set_not_applicable
-from kpi.reports.services import actual_record, execution_report, report_approve, report_submit
+from kpi.models import GoalTable, Indicator, Report
+from kpi.reports.services import report_approve, report_submit
 from kpi.rescoring.tasks import rescore_table
+from tests.factories import (
+    ActualFactory,
+    BudgetExecutionFactory,
+    ProjectFactory,
+    UnitFactory,
+    UnitMembershipFactory,
+    UserFactory,
+    rescore_stale,
+    table_with_indicators,
+)
 
 JULY = dt.date(2026, 7, 31)
 OCTOBER = dt.date(2026, 10, 31)
@@ -53,30 +61,30 @@ def build_world() -> World:
     """主管部门 → unit → project (funds 200 = 150 财政 + 30 结转 + 20 其他) with six indicators: three approved
     actuals, one approved graded, one with no actual at all, one not applicable; plus a correction of
     the cost indicator that is still a draft (must not count) and 150 万元 executed."""
-    bureau = unit_create(code="SE-BUREAU", name="测试市人社局")
-    unit = unit_create(code="SE-UNIT", name="测试市就业服务中心", parent=bureau)
+    bureau = UnitFactory(code="SE-BUREAU", name="测试市人社局")
+    unit = UnitFactory(code="SE-UNIT", name="测试市就业服务中心", parent=bureau)
     admin, lead, reviewer = UserFactory(), UserFactory(), UserFactory()
-    membership_grant(user=admin, unit=unit, role="admin")
-    membership_grant(user=lead, unit=unit, role="lead")
-    membership_grant(user=reviewer, unit=bureau, role="reviewer")
+    UnitMembershipFactory(user=admin, unit=unit, role="admin")
+    UnitMembershipFactory(user=lead, unit=unit, role="lead")
+    UnitMembershipFactory(user=reviewer, unit=bureau, role="reviewer")
     project = ProjectFactory(unit=unit, name="职业技能培训补贴项目", lead=lead, budget_initial=Decimal("200.00"),
                              fiscal=Decimal("150.00"), carryover=Decimal("30.00"), other=Decimal("20.00"))
     table, indicators = table_with_indicators(project, rows=ROWS)
     goal_table_approve(table=table)
     table.refresh_from_db()
     indicator_set_not_applicable(indicator=indicators[5], not_applicable=True, reason="本年度未开展")
-    actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("80"), deviation_category="经费保障",
-                           deviation_reason="下半年资金到位较晚", rectification_measures="提前拨付培训资金", user=lead)
-    actual_record(indicator=indicators[1], as_of=JULY, value=Decimal("96"), user=lead)
-    cost = actual_record(indicator=indicators[2], as_of=JULY, value=Decimal("40"), user=lead)
-    actual_record(indicator=indicators[3], as_of=JULY, grade="部分达成年度指标并具有一定效果",
-                           points=Decimal("7"), user=lead)
+    ActualFactory(indicator=indicators[0], as_of=JULY, value=Decimal("80"), deviation_category="经费保障",
+                  deviation_reason="下半年资金到位较晚", rectification_measures="提前拨付培训资金", user=lead)
+    ActualFactory(indicator=indicators[1], as_of=JULY, value=Decimal("96"), user=lead)
+    cost = ActualFactory(indicator=indicators[2], as_of=JULY, value=Decimal("40"), user=lead)
+    ActualFactory(indicator=indicators[3], as_of=JULY, grade="部分达成年度指标并具有一定效果", points=Decimal("7"),
+                  user=lead)
     report = Report.objects.get(table=table, as_of=JULY)
     report_submit(report=report, user=lead)
     report_approve(report=report, user=admin)
     # A correction still in draft: the official figures ignore it.
-    actual_record(indicator=indicators[2], as_of=JULY, value=Decimal("100"), replaces=cost, user=lead)
-    execution_report(project=project, as_of=JULY, executed=Decimal("150.00"), user=lead)
+    ActualFactory(indicator=indicators[2], as_of=JULY, value=Decimal("100"), replaces=cost, user=lead)
+    BudgetExecutionFactory(project=project, as_of=JULY, executed=Decimal("150.00"), user=lead)
     rescore_stale()
     return World(bureau, unit, project, table, [Indicator.objects.get(pk=i.pk) for i in indicators], admin, lead,
                  reviewer)
@@ -127,6 +135,5 @@ def other_unit_users():
     other = UnitFactory()
     users = {}
     for role in ("admin", "lead", "reviewer"):
-        users[role] = UserFactory()
-        membership_grant(user=users[role], unit=other, role=role)
+        users[role] = UnitMembershipFactory(unit=other, role=role).user
     return users

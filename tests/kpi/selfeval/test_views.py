@@ -1,19 +1,28 @@
 """The 绩效自评 pages: downloads for whoever may see the table, the unit page for its administrators and
 reviewers, 404 for everyone else."""
 import zipfile
+from decimal import Decimal
 from io import BytesIO
 from urllib.parse import unquote
 
 import pytest
-from decimal import Decimal
 from django.urls import get_resolver, reverse
 from openpyxl import load_workbook
 
 from kpi.models import SelfEvalReport
 from kpi.reports.services import actual_record
 from kpi.selfeval import services
-from .conftest import OCTOBER, other_unit_users
 from kpi.selfeval.tasks import selfeval_bundle_run
+from tests.factories import (
+    ActualFactory,
+    ProjectFactory,
+    SelfEvalReportFactory,
+    approve_reports,
+    rescore_stale,
+    table_with_indicators,
+)
+
+from .conftest import JULY, OCTOBER, other_unit_users
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +85,26 @@ def test_unit_page_for_administrators_and_reviewers(client, world, who):
     assert "指标“参训人员满意度”：缺少实际完成值（未填报）" in page
     assert "生成全部自评材料" in page
     assert reverse("selfeval:download", args=[world.table.pk]) in page
+
+
+def test_unit_page_query_count_does_not_grow_with_tables_or_kept_reports(client, world, django_assert_num_queries):
+    SelfEvalReportFactory(table=world.table, format="xlsx", user=world.lead)
+    client.force_login(world.admin)
+    page = reverse("selfeval:unit", args=[world.unit.pk, 2026])
+    # Session and user 2, the unit through the scoping 3, the evaluation 6 (as in test_data.py), the kept
+    # reports 1, the stale tables through the scoping 5, navigation 4.
+    with django_assert_num_queries(21) as one:
+        assert client.get(page).status_code == 200
+    for i in range(3):
+        table, indicators = table_with_indicators(ProjectFactory(unit=world.unit, name=f"更多项目{i}"))
+        ActualFactory(indicator=indicators[0], as_of=JULY, value=Decimal("100"), user=world.lead)
+        approve_reports(table)
+        rescore_stale()
+        SelfEvalReportFactory(table=table, format="xlsx", user=world.lead)
+    SelfEvalReportFactory(table=None, unit=world.unit, year=2026, user=world.admin)  # a bundle still queued
+    with django_assert_num_queries(len(one)):
+        response = client.get(page)
+    assert len(response.context["evaluation"].projects) == 4 and len(response.context["reports"]) == 5
 
 
 def test_unit_page_without_tables(client, world):
