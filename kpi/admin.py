@@ -14,7 +14,6 @@ from .models import (
     TableScore,
 )
 
-
 ADMIN_SOURCE = "管理后台"  # the source an IndicatorChange made here records
 
 

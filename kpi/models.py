@@ -285,8 +285,6 @@ class ActualQuerySet(models.QuerySet):
 class Actual(models.Model):
     """实际完成值 — what an indicator achieved by `as_of` (year-to-date). Append-only: a correction is a new row."""
 
-    objects = ActualQuerySet.as_manager()
-
     class Grade(models.TextChoices):
         ACHIEVED = scoring.Grade.ACHIEVED.value, scoring.Grade.ACHIEVED.value
         PARTIAL = scoring.Grade.PARTIAL.value, scoring.Grade.PARTIAL.value
@@ -325,6 +323,8 @@ class Actual(models.Model):
     )
     recorded_at = models.DateTimeField("填报时间", auto_now_add=True)
     history = HistoricalRecords(verbose_name="实际完成值变更")
+
+    objects = ActualQuerySet.as_manager()
 
     class Meta:
         verbose_name = verbose_name_plural = "实际完成值"
@@ -447,6 +447,9 @@ class RescoreBatch(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "index"], name="rescore_batch_unique_index")]
 
+    def __str__(self):
+        return f"评分任务 #{self.job_id} 第 {self.index + 1} 批"
+
 
 class IndicatorChange(models.Model):
     """指标调整记录 — a target or weight changed after actuals were recorded (e.g. by re-importing a corrected table)."""
@@ -561,6 +564,9 @@ class ReminderSent(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "已发送提醒"
         constraints = [models.UniqueConstraint(fields=["user", "kind", "period"], name="reminder_once_per_period")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.period:%Y-%m}"
 
 
 def selfeval_path(instance, filename: str) -> str:

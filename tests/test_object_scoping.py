@@ -11,9 +11,9 @@ from django.urls import get_resolver
 
 from budgets.services import membership_grant
 from kpi.importers.services import import_job_create
-from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
 from kpi.reports.services import actual_record, evidence_add
 from kpi.rescoring.tasks import rescore_table
+from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)

@@ -1,5 +1,5 @@
 """Developer machine: DEBUG on, embedded SQLite and broker unless the environment says otherwise."""
-from .base import *  # noqa: F401,F403
+from .base import *
 from .base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)

@@ -1,5 +1,5 @@
 """Production: every secret comes from the environment; a missing one stops start-up."""
-from .base import *  # noqa: F401,F403
+from .base import *
 from .base import env
 
 DEBUG = False

@@ -1,5 +1,5 @@
 """Test run: fast hashing, on-disk SQLite test database (so a real worker process can share it)."""
-from .base import *  # noqa: F401,F403
+from .base import *
 from .base import CACHES, CELERY_BROKER_URL, DATABASES, VAR_DIR, filesystem_broker_options
 
 DEBUG = False

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 
 from budgets.selectors import units_for_user
 
-from .selectors import DEFAULT_CUT_MONTH, LIGHT_ORDER, default_cut, month_end, monitoring_report
+from .selectors import DEFAULT_CUT_MONTH, LIGHT_ORDER, default_cut, monitoring_report, month_end
 from .xlsx import monitoring_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

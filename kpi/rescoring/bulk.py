@@ -8,8 +8,8 @@ what the driver takes: PostgreSQL receives them by COPY (psycopg streams the row
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from itertools import islice
-from typing import Iterable, Sequence
 
 from django.db import connection
 from django.db.models import Model

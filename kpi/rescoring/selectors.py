@@ -1,7 +1,7 @@
 """Reads of rescoring: which policy each table is scored under."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from kpi import scoring
 from kpi.models import GoalTable, ScoringPolicy

@@ -10,8 +10,9 @@ import datetime as dt
 import threading
 import weakref
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -21,7 +22,7 @@ from django.utils import timezone
 from budgets.models import BudgetExecution, Project, Unit, UnitBudget
 from kpi import scoring
 from kpi.formatting import tidy_decimal
-from kpi.models import Actual, GoalTable, Indicator, RescoreBatch, RescoreJob, Report, Score, ScoringPolicy, TableScore
+from kpi.models import Actual, GoalTable, Indicator, Report, RescoreBatch, RescoreJob, Score, ScoringPolicy, TableScore
 from kpi.targets import Kind, Target
 
 from .bulk import RowWriter

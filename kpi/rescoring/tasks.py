@@ -38,7 +38,7 @@ def rescore_batch(job_id: int, index: int) -> None:
         rescore_batch_run(job_id=job_id, index=index)
     except DatabaseError:
         raise  # retried
-    except Exception as error:  # noqa: BLE001 — recorded on the job for the progress page, then re-raised
+    except Exception as error:
         rescore_job_fail(job_id=job_id, error=f"{type(error).__name__}: {error}")
         raise
 

@@ -26,7 +26,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from budgets.models import BudgetExecution, Project, Unit
-
 from kpi import scoring
 from kpi.lights import Light, forecast
 from kpi.models import Actual, Evidence, GoalTable, Indicator, Report, Score, TableScore

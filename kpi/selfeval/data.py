@@ -26,6 +26,7 @@ from kpi.formatting import percent_text, plain_decimal
 from kpi.models import Actual, GoalTable, Indicator, Report, Score, TableScore
 from kpi.rescoring.selectors import policies_by_table
 from kpi.scoring import EXECUTION_WEIGHT, score_execution
+
 PROJECT_TITLE = "项目支出绩效自评表"
 UNIT_TITLE = "部门整体绩效自评表"
 NOT_APPLICABLE = "不适用"

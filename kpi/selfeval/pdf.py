@@ -255,7 +255,7 @@ def _indicators(pdf: _Pdf, e: ProjectEvaluation) -> None:
         level1_spans = _spans([(r.level1,) for r in rows])
         level2_spans = _spans([(r.level1, r.level2) for r in rows])
     else:
-        level1_spans = level2_spans = {index: 1 for index in range(len(rows))}
+        level1_spans = level2_spans = dict.fromkeys(range(len(rows)), 1)
     with pdf.grid(INDICATOR_WIDTHS, headings=True) as grid:
         heading = grid.row()
         for text in ("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from budgets.selectors import units_for_user
-from kpi.models import SelfEvalReport
 from kpi.goals.selectors import goal_tables_for_user
+from kpi.models import SelfEvalReport
 
 
 def selfeval_reports_for_user(*, user) -> QuerySet[SelfEvalReport]:

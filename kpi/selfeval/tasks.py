@@ -17,6 +17,6 @@ def selfeval_bundle_run(report_id: int) -> None:
         raise  # retried
     except NoTables as error:  # expected: recorded for the page, nothing to retry
         selfeval_bundle_fail(report_id=report_id, error=str(error))
-    except Exception as error:  # noqa: BLE001 — recorded on the row for the progress bar, then re-raised
+    except Exception as error:
         selfeval_bundle_fail(report_id=report_id, error=f"{type(error).__name__}: {error}")
         raise

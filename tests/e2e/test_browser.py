@@ -2,8 +2,8 @@
 import pytest
 
 from budgets.services import membership_grant
-from tests.factories import ProjectFactory, UserFactory
 from kpi.rescoring.tasks import rescore_table
+from tests.factories import ProjectFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pw-for-tests-123"
@@ -30,8 +30,7 @@ def scored_unit():
     import datetime as dt
     from decimal import Decimal
 
-    from kpi.reports.services import execution_report
-    from kpi.reports.services import actual_record
+    from kpi.reports.services import actual_record, execution_report
     from kpi.rescoring.services import tables_rescore
     from tests.factories import UnitFactory, approve_reports, table_with_indicators
 

@@ -10,13 +10,13 @@ from django.core.management import CommandError, call_command
 
 from budgets.models import Role
 from budgets.services import membership_grant
+from kpi.goals.services import goal_table_create
 from kpi.models import GoalTable, ReminderSent
 from kpi.reminders.services import reminder_period, reminders_send
-from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
-from kpi.goals.services import goal_table_create
 from kpi.reminders.tasks import send_reminders
 from kpi.reports.services import actual_record, report_return, report_submit
 from kpi.yearclose.services import unit_year_close
+from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
 
 pytestmark = pytest.mark.django_db
 DUE_DAY = dt.date(2026, 8, 5)  # July's figures are due

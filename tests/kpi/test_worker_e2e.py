@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import connection
 
 from kpi.models import RescoreJob, Score, TableScore
-from tests.factories import ProjectFactory, approve_reports, table_with_indicators
 from kpi.reports.services import actual_record
 from kpi.rescoring.services import rescore_job_create
+from tests.factories import ProjectFactory, approve_reports, table_with_indicators
 
 REPO = Path(__file__).resolve().parents[2]
 JULY = dt.date(2026, 7, 31)

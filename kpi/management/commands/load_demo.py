@@ -89,7 +89,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 self.load()
             self.stdout.write(self.style.SUCCESS("示范数据已载入，得分由 Celery 任务计算。"))
-        self.stdout.write("示范账号（密码均为 %s）：" % DEMO_PASSWORD)
+        self.stdout.write(f"示范账号（密码均为 {DEMO_PASSWORD}）：")
         for username, full_name, _superuser, _role, description in USERS:
             self.stdout.write(f"  {username:<10} {full_name}（{description}）")
 

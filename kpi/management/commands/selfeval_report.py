@@ -12,9 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from budgets.models import Unit
-from kpi.selfeval.data import NoTables, unit_evaluation
 from kpi.models import GoalTable
 from kpi.rescoring.services import goal_tables_rescore_stale
+from kpi.selfeval.data import NoTables, unit_evaluation
 from kpi.selfeval.services import FORMATS, unit_report_render
 
 

@@ -8,8 +8,8 @@ import pytest
 from kpi.models import SelfEvalReport
 from kpi.selfeval import services
 from kpi.selfeval.data import unit_evaluation
-from tests.factories import UnitFactory
 from kpi.selfeval.tasks import selfeval_bundle_run
+from tests.factories import UnitFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from kpi.reports.services import actual_record
 from tests.factories import UnitFactory
 
 from .conftest import expected_scores
-from kpi.reports.services import actual_record
 
 pytestmark = pytest.mark.django_db
 

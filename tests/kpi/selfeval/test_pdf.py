@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from kpi.reports.services import actual_record
 from kpi.selfeval import pdf
 from kpi.selfeval.data import table_evaluation, unit_evaluation
-from kpi.reports.services import actual_record
 
 pytestmark = pytest.mark.django_db
 

@@ -4,15 +4,14 @@ from io import BytesIO
 from itertools import combinations
 
 import pytest
-
-from tests.factories import rescore_stale
 from openpyxl import load_workbook
 
+from kpi.reports.services import actual_record, report_approve, report_submit
 from kpi.selfeval.data import table_evaluation, unit_evaluation
 from kpi.selfeval.xlsx import table_workbook, unit_workbook
+from tests.factories import rescore_stale
 
 from .conftest import JULY, expected_scores
-from kpi.reports.services import actual_record, report_approve, report_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -119,8 +118,9 @@ def test_control_characters_do_not_break_the_file(world):
 
 
 def test_a_table_with_nothing_missing_says_so(world):
-    from kpi.selfeval.xlsx import _write_cover
     from openpyxl import Workbook
+
+    from kpi.selfeval.xlsx import _write_cover
 
     book = Workbook()
     _write_cover(book.active, heading="x", items=[], policy_version="default", generated_at=None)
