@@ -10,6 +10,7 @@ from django.db import transaction
 from budgets.models import Project, Unit
 from budgets.services import ensure_year_open
 from kpi import scoring
+from kpi.formatting import plain_decimal
 from kpi.models import Actual, GoalTable, Indicator, IndicatorChange
 from kpi.rescoring.services import goal_tables_mark_changed, goal_tables_rescore_soon
 from kpi.targets import Target, parse_target
@@ -133,14 +134,18 @@ def indicator_update(*, indicator: Indicator, user: AbstractBaseUser | None = No
         return indicator
     if Actual.objects.filter(indicator=indicator).exists():
         IndicatorChange.objects.bulk_create(
-            IndicatorChange(indicator=indicator, field=kind, old_value=str(getattr(before, name))[:300],
-                            new_value=str(getattr(indicator, name))[:300], source=source[:255], changed_by=user)
+            IndicatorChange(indicator=indicator, field=kind, old_value=_shown(getattr(before, name)),
+                            new_value=_shown(getattr(indicator, name)), source=source[:255], changed_by=user)
             for name, kind in TRACKED_CHANGES.items()
-            if str(getattr(before, name)) != str(getattr(indicator, name))
+            if getattr(before, name) != getattr(indicator, name)
         )
     if any(getattr(before, name) != getattr(indicator, name) for name in SCORED_FIELDS):
         goal_tables_rescore_soon(table_ids=[table.pk])
     return indicator
+
+
+def _shown(value) -> str:
+    return (plain_decimal(value) if isinstance(value, Decimal) else str(value))[:300]
 
 
 @transaction.atomic

@@ -14,7 +14,8 @@ from kpi.targets import Kind, Target, parse_target
 
 from .parsed import ParsedDocument, ParsedIndicator, ParsedTable
 
-INDICATOR_WEIGHT_TOTAL = Decimal(90)
+# The indicators share what budget execution leaves of 100 points (domain.md §1).
+INDICATOR_WEIGHT_TOTAL = Decimal(100) - scoring.EXECUTION_WEIGHT
 # Old tables without weights: 产出 50 (成本 counts inside 产出), 效益 30, 满意度 10; equal shares within each.
 DEFAULT_SPLIT = (("产出", Decimal(50)), ("效益", Decimal(30)), ("满意度", Decimal(10)))
 _OUTPUT_LIKE = ("产出", "成本", "履职")
@@ -148,5 +149,5 @@ def _weight_warnings(table: ParsedTable) -> list[str]:
         indicator.weight = Decimal(0)
     total = sum((i.weight for i in table.indicators), Decimal(0))
     if total != INDICATOR_WEIGHT_TOTAL:
-        warnings.append(f"{where(table, table.line)}：指标分值权重合计为 {total}，应为 90（预算执行率另占 10 分）。")
+        warnings.append(f"{where(table, table.line)}：指标分值权重合计为 {total}，应为 {INDICATOR_WEIGHT_TOTAL}（预算执行率另占 {scoring.EXECUTION_WEIGHT} 分）。")
     return warnings
