@@ -30,6 +30,7 @@ from kpi.scoring import EXECUTION_WEIGHT, score_execution
 PROJECT_TITLE = "项目支出绩效自评表"
 UNIT_TITLE = "部门整体绩效自评表"
 NOT_APPLICABLE = "不适用"
+STALE = "评分更新中：本表有尚未计入得分的修改，下列得分为修改前的结果"
 SUMMARY_NAMES = 5  # indicators named in the 实际完成情况 summary per kind; the rest are counted
 
 _CENT = Decimal("0.01")
@@ -355,7 +356,10 @@ def _evaluation(*, table, as_of, total, approved, indicators, scores, entered, u
         when = f"截至 {as_of:%Y-%m-%d} " if as_of else ""
         missing.append(f"缺少全年执行数（{when}未登记预算执行数），预算执行率无法计算")
 
-    rows = [_indicator_row(i, scores.get(i.pk), as_of, entered.get(i.pk, ()), missing) for i in indicators]
+    if table.is_stale:
+        missing.append(STALE)
+    rows = [_indicator_row(i, scores.get(i.pk), as_of, entered.get(i.pk, ()), missing, stale=table.is_stale)
+            for i in indicators]
     if total is None:
         missing.append("尚无正式得分，总分和等级无法确定")
 
@@ -444,14 +448,14 @@ def _deviation_text(actual: Actual) -> str:
     return "；".join(parts)
 
 
-def _indicator_row(indicator, score, as_of, entered, missing) -> IndicatorRow:
+def _indicator_row(indicator, score, as_of, entered, missing, *, stale: bool) -> IndicatorRow:
     base = {"level1": indicator.level1, "level2": indicator.level2, "name": indicator.name,
             "target": indicator.target_raw, "weight": indicator.weight}
     if indicator.not_applicable:
         return IndicatorRow(**base, actual=NOT_APPLICABLE, points=None, not_applicable=True,
                             explanation=f"不适用：{indicator.not_applicable_reason}")
     if score is None or score.actual is None:
-        missing.append(f"指标“{indicator.name}”：{_why_missing(entered, as_of)}")
+        missing.append(f"指标“{indicator.name}”：{_why_missing(entered, as_of, stale=stale)}")
         return IndicatorRow(**base, actual=None, points=None, explanation="")
     actual = score.actual
     explanation = _deviation_text(actual)
@@ -466,7 +470,9 @@ def _indicator_row(indicator, score, as_of, entered, missing) -> IndicatorRow:
                         explanation=explanation, score_explanation=score.explanation, graded_achieved=achieved)
 
 
-def _why_missing(entered, as_of) -> str:
+def _why_missing(entered, as_of, *, stale: bool) -> str:
+    if stale and entered:
+        return "评分更新中，得分尚未计入"
     if any(status == Report.Status.APPROVED and (as_of is None or date <= as_of) for date, status in entered):
         return "已审核的实际完成值无法按当前指标值或赋分规则计分，需重新填报"
     if entered:

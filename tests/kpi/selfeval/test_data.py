@@ -92,8 +92,10 @@ def test_stale_tables_are_read_as_stored_and_never_rescored_by_reading(world):
     report_approve(report=report_submit(report=correction))
     assert GoalTable.objects.get(pk=world.table.pk).is_stale
 
-    # Reading writes nothing: the stored figures, the table still stale.
-    assert table_evaluation(table=world.table).indicators[0].points == Decimal("24.00")
+    # Reading writes nothing: the stored figures, the table still stale, and the evaluation says so.
+    stale = table_evaluation(table=world.table)
+    assert stale.indicators[0].points == Decimal("24.00")
+    assert stale.missing[0].startswith("评分更新中")
     assert GoalTable.objects.get(pk=world.table.pk).is_stale
 
     rescore_stale()  # what the task enqueued at the change (or the sweep) does
