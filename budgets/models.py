@@ -65,6 +65,12 @@ class UnitBudget(models.Model):
     fiscal_local = models.DecimalField("财政资金（本级安排）", **MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     other = models.DecimalField("其他资金", **MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     adjusted = models.DecimalField("全年预算数（调整后）", **MONEY, null=True, blank=True, validators=NON_NEGATIVE)
+    # 全年预算数 per source once the budget is adjusted (the 自评表 shows each); None: not recorded.
+    fiscal_superior_adjusted = models.DecimalField("全年预算数：财政资金（上级安排）", **MONEY, null=True, blank=True,
+                                                   validators=NON_NEGATIVE)
+    fiscal_local_adjusted = models.DecimalField("全年预算数：财政资金（本级安排）", **MONEY, null=True, blank=True,
+                                                validators=NON_NEGATIVE)
+    other_adjusted = models.DecimalField("全年预算数：其他资金", **MONEY, null=True, blank=True, validators=NON_NEGATIVE)
     adjustment_reason = models.TextField("调整原因", blank=True)
     history = HistoricalRecords(verbose_name="部门年度预算变更")
 
@@ -110,6 +116,12 @@ class Project(models.Model):
     fiscal = models.DecimalField("其中：财政拨款", **MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     carryover = models.DecimalField("上年结转", **MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     other = models.DecimalField("其他资金", **MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
+    # 全年预算数 per source once the budget is adjusted (the 自评表 shows each); None: not recorded.
+    fiscal_adjusted = models.DecimalField("全年预算数：本年财政拨款", **MONEY, null=True, blank=True,
+                                          validators=NON_NEGATIVE)
+    carryover_adjusted = models.DecimalField("全年预算数：上年结转", **MONEY, null=True, blank=True,
+                                             validators=NON_NEGATIVE)
+    other_adjusted = models.DecimalField("全年预算数：其他资金", **MONEY, null=True, blank=True, validators=NON_NEGATIVE)
     history = HistoricalRecords(verbose_name="项目变更")
 
     class Meta:
@@ -136,6 +148,11 @@ class Project(models.Model):
         return self.budget_adjusted if self.budget_adjusted is not None else self.budget_initial
 
 
+# The funds sources of each kind of budget, as (field, label): a project's and a unit's own (部门整体).
+PROJECT_SOURCES = (("fiscal", "本年财政拨款"), ("carryover", "上年结转"), ("other", "其他资金"))
+UNIT_SOURCES = (("fiscal_superior", "财政资金（上级安排）"), ("fiscal_local", "财政资金（本级安排）"), ("other", "其他资金"))
+
+
 class BudgetExecution(models.Model):
     """执行数 — cumulative spending of a project (or, with no project, of the whole unit) as of a date.
 
@@ -149,6 +166,15 @@ class BudgetExecution(models.Model):
     year = models.PositiveSmallIntegerField("年度")
     as_of = models.DateField("截至日期")
     executed = models.DecimalField("累计执行数", **MONEY, validators=NON_NEGATIVE)
+    # The same figure per source, when given (they add up to `executed`): a project's 本年财政拨款 / 上年结转 /
+    # 其他资金, or the unit's own 财政资金 上级安排 / 本级安排 / 其他资金. None: not recorded.
+    fiscal = models.DecimalField("其中：本年财政拨款", **MONEY, null=True, blank=True, validators=NON_NEGATIVE)
+    carryover = models.DecimalField("其中：上年结转", **MONEY, null=True, blank=True, validators=NON_NEGATIVE)
+    fiscal_superior = models.DecimalField("其中：财政资金（上级安排）", **MONEY, null=True, blank=True,
+                                          validators=NON_NEGATIVE)
+    fiscal_local = models.DecimalField("其中：财政资金（本级安排）", **MONEY, null=True, blank=True,
+                                       validators=NON_NEGATIVE)
+    other = models.DecimalField("其中：其他资金", **MONEY, null=True, blank=True, validators=NON_NEGATIVE)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="填报人", null=True, blank=True, on_delete=models.SET_NULL
     )

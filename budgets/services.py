@@ -8,7 +8,17 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import BudgetExecution, Project, Role, Unit, UnitBudget, UnitMembership, UnitYear
+from .models import (
+    PROJECT_SOURCES,
+    UNIT_SOURCES,
+    BudgetExecution,
+    Project,
+    Role,
+    Unit,
+    UnitBudget,
+    UnitMembership,
+    UnitYear,
+)
 
 
 def unit_create(*, code: str, name: str, parent: Unit | None = None, contact: str = "", phone: str = "") -> Unit:
@@ -75,6 +85,28 @@ def project_create(
     return project
 
 
+def sources_checked(
+    *, by_source: dict | None, sources: tuple[tuple[str, str], ...], total: Decimal | None, what: str
+) -> dict[str, Decimal | None]:
+    """The per-source figures of a total (万元), keyed by the source fields: all None when none is given;
+    otherwise a blank source counts as 0 and the sources must add up to the total exactly."""
+    by_source = by_source or {}
+    unknown = set(by_source) - {field for field, _ in sources}
+    if unknown:
+        raise ValueError(f"unknown funds sources: {sorted(unknown)}")
+    if all(by_source.get(field) is None for field, _ in sources):
+        return dict.fromkeys((field for field, _ in sources), None)
+    values = {field: by_source.get(field) or Decimal("0") for field, _ in sources}
+    for field, label in sources:
+        if values[field] < 0:
+            raise ValidationError({field: f"{label}不能为负数。"})
+    added = sum(values.values(), Decimal("0"))
+    if total is None or added != total:
+        parts = " + ".join(f"{label} {values[field]}" for field, label in sources)
+        raise ValidationError(f"各资金来源的{what}合计 {added} 万元（{parts}），与{what} {total} 万元不一致，请核对。")
+    return values
+
+
 @transaction.atomic
 def execution_record(
     *,
@@ -83,9 +115,11 @@ def execution_record(
     year: int | None = None,
     as_of: dt.date,
     executed: Decimal,
+    by_source: dict[str, Decimal | None] | None = None,
     user: AbstractBaseUser | None = None,
 ) -> BudgetExecution:
-    """Record cumulative 执行数 as of a date for a project (or, with only unit and year, the whole unit).
+    """Record cumulative 执行数 as of a date for a project (or, with only unit and year, the whole unit), with
+    its split by source when given (PROJECT_SOURCES, or UNIT_SOURCES for the unit's own figure).
 
     What depends on it (the goal tables' scores) is the caller's to refresh: see kpi.reports.services.
     """
@@ -98,8 +132,10 @@ def execution_record(
     ensure_year_open(unit_id=unit.pk, year=year)
     # A second figure for the same date is a correction of the first, never an overwrite.
     previous = BudgetExecution.objects.filter(unit=unit, project=project, year=year, as_of=as_of).order_by("-id").first()
+    sources = sources_checked(by_source=by_source, sources=PROJECT_SOURCES if project else UNIT_SOURCES,
+                              total=executed, what="执行数")
     execution = BudgetExecution(unit=unit, project=project, year=year, as_of=as_of, executed=executed, recorded_by=user,
-                                replaces=previous)
+                                replaces=previous, **sources)
     execution.full_clean()
     execution._history_user = user
     execution.save()
@@ -116,18 +152,28 @@ def ensure_year_open(*, unit_id: int, year: int) -> None:
 
 @transaction.atomic
 def project_budget_adjust(
-    *, project: Project, budget_adjusted: Decimal | None, reason: str, user: AbstractBaseUser | None = None
+    *,
+    project: Project,
+    budget_adjusted: Decimal | None,
+    reason: str,
+    by_source: dict[str, Decimal | None] | None = None,
+    user: AbstractBaseUser | None = None,
 ) -> Project:
-    """Set the 全年预算数 (adjusted budget) with its reason; None goes back to the 年初预算数."""
+    """Set the 全年预算数 (adjusted budget) with its reason, and its split by source when given
+    (PROJECT_SOURCES); None goes back to the 年初预算数 (and its published split)."""
     reason = (reason or "").strip()
     if budget_adjusted is not None and budget_adjusted != project.full_year_budget and not reason:
         raise ValidationError({"adjustment_reason": "调整全年预算数时必须填写调整原因。"})
     ensure_year_open(unit_id=project.unit_id, year=project.year)
+    sources = sources_checked(by_source=by_source if budget_adjusted is not None else None,
+                              sources=PROJECT_SOURCES, total=budget_adjusted, what="全年预算数")
     project.budget_adjusted = budget_adjusted
     project.adjustment_reason = reason
+    for field, value in sources.items():
+        setattr(project, f"{field}_adjusted", value)
     project.full_clean()
     project._history_user = user
-    project.save(update_fields=["budget_adjusted", "adjustment_reason"])
+    project.save(update_fields=["budget_adjusted", "adjustment_reason", *(f"{f}_adjusted" for f in sources)])
     return project
 
 
@@ -179,15 +225,26 @@ def project_assign_lead(
 
 @transaction.atomic
 def unit_budget_adjust(
-    *, unit: Unit, year: int, adjusted: Decimal | None, reason: str, user: AbstractBaseUser | None = None
+    *,
+    unit: Unit,
+    year: int,
+    adjusted: Decimal | None,
+    reason: str,
+    by_source: dict[str, Decimal | None] | None = None,
+    user: AbstractBaseUser | None = None,
 ) -> UnitBudget:
-    """Set a unit's adjusted 全年预算数 for its 部门整体 table, with the reason (None: back to the published total)."""
+    """Set a unit's adjusted 全年预算数 for its 部门整体 table, with the reason and its split by source when
+    given (UNIT_SOURCES); None: back to the published total."""
     reason = (reason or "").strip()
     budget = UnitBudget.objects.filter(unit=unit, year=year).first() or UnitBudget(unit=unit, year=year)
     if adjusted is not None and adjusted != budget.full_year_budget and not reason:
         raise ValidationError({"adjustment_reason": "调整全年预算数时必须填写调整原因。"})
     ensure_year_open(unit_id=unit.pk, year=year)
+    sources = sources_checked(by_source=by_source if adjusted is not None else None, sources=UNIT_SOURCES,
+                              total=adjusted, what="全年预算数")
     budget.adjusted, budget.adjustment_reason = adjusted, reason
+    for field, value in sources.items():
+        setattr(budget, f"{field}_adjusted", value)
     budget.full_clean()
     budget._history_user = user
     budget.save()

@@ -191,13 +191,10 @@ class Indicator(models.Model):
 
     @property
     def entry_mode(self) -> str:
-        """How its actual is entered (form, bulk import): "met" (达成/未达成) for deadlines and 直接赋分,
-        "grade" (等级 + 得分) for 按评判等级赋分 and 定性 targets, else "number" in the indicator's unit."""
-        if self.target_kind == Kind.DEADLINE or self.rule == scoring.Rule.DIRECT:
-            return "met"
-        if self.rule == scoring.Rule.GRADED or self.target_kind == Kind.QUALITATIVE:
-            return "grade"
-        return "number"
+        """How its actual is entered (form, bulk import): see kpi.entries.entry_mode."""
+        from .entries import entry_mode
+
+        return entry_mode(self.target_kind, self.rule)
 
     @property
     def target(self):
@@ -252,6 +249,8 @@ class Report(models.Model):
     )
     reviewed_at = models.DateTimeField("审核时间", null=True, blank=True)
     review_note = models.TextField("审核意见（退回原因）", blank=True)
+    # The indicators a return's reason is about (ids): shown beside them when the lead corrects the report.
+    review_indicators = models.JSONField("退回涉及的指标", default=list, blank=True)
     history = HistoricalRecords(verbose_name="填报审核记录")
 
     class Meta:
@@ -540,6 +539,7 @@ class Evidence(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+    history = HistoricalRecords(verbose_name="佐证资料变更")  # uploads and removals, for the 变更记录
 
     class Meta:
         verbose_name = verbose_name_plural = "佐证资料"

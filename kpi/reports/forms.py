@@ -6,11 +6,33 @@ from decimal import Decimal
 from django import forms
 
 from kpi import scoring
-from kpi.lights import Light, indicator_light
+from kpi.entries import EntryError, check_entry, read_quantity
+from kpi.lights import Light
 from kpi.models import Actual, Indicator
 
 MET_CHOICES = [("", "—"), ("1", "达成"), ("0", "未达成")]
-OFF_TRACK = (Light.RED, Light.YELLOW)
+
+
+class QuantityField(forms.CharField):
+    """A number in the indicator's unit, read as people type it (kpi.entries.read_quantity): "3.1万" in a 人
+    field is 31000; how it was read is kept in `form.notes` to be shown beside the input."""
+
+    def __init__(self, *args, unit: str, **kwargs):
+        self.unit = unit
+        kwargs.setdefault("max_length", 60)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        self.note = ""
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            reading = read_quantity(text, self.unit, label=str(self.label).split("（")[0])
+        except EntryError as error:
+            raise forms.ValidationError(error.message) from None
+        self.note = reading.note
+        return reading.value
 
 
 def grade_bands(weight: Decimal) -> list[tuple[str, str]]:
@@ -22,7 +44,6 @@ class IndicatorEntryForm(forms.Form):
     """The actual of one indicator as of the report date; left blank, the indicator is not reported this time."""
 
     base = forms.CharField(widget=forms.HiddenInput, required=False)
-    forecast = forms.DecimalField(label="全年预计完成值", required=False, max_digits=20, decimal_places=4)
     likelihood = forms.ChoiceField(label="完成目标可能性", required=False,
                                    choices=[("", "—"), *Actual.Likelihood.choices])
     deviation_category = forms.ChoiceField(label="偏差原因类别", required=False,
@@ -39,25 +60,23 @@ class IndicatorEntryForm(forms.Form):
         self.indicator = indicator
         self.month = month
         self.mode = indicator.entry_mode
+        self.notes: dict[str, str] = {}  # how a typed number was read ("3.1万" → 31000人), per field
         unit = f"（{indicator.unit}）" if indicator.unit else ""
         if self.mode == "number":
-            self.fields["value"] = forms.DecimalField(
-                label=f"实际完成值{unit}", required=False, max_digits=20, decimal_places=4,
-                error_messages={"invalid": "请输入数字。", "max_decimal_places": "最多 4 位小数。"},
-            )
-            self.fields["forecast"].label = f"全年预计完成值{unit}"
+            self.fields["value"] = QuantityField(label=f"实际完成值{unit}", required=False, unit=indicator.unit)
+            self.fields["forecast"] = QuantityField(label=f"全年预计完成值{unit}", required=False, unit=indicator.unit)
+            self.order_fields(["base", "value", "forecast"])
         elif self.mode == "met":
             self.fields["met"] = forms.ChoiceField(label="是否达成", required=False, choices=MET_CHOICES)
-            del self.fields["forecast"]
         else:
             self.fields["grade"] = forms.ChoiceField(label="评判等级", required=False,
                                                      choices=[("", "—"), *Actual.Grade.choices])
             self.fields["points"] = forms.DecimalField(
                 label="得分", required=False, max_digits=7, decimal_places=2, min_value=0,
-                error_messages={"invalid": "请输入数字。", "max_decimal_places": "得分最多 2 位小数。"},
+                error_messages={"invalid": "请输入数字。", "max_decimal_places": "得分最多 2 位小数。",
+                                "min_value": "得分不能为负数。"},
             )
             self.bands = grade_bands(indicator.weight)
-            del self.fields["forecast"]
         self.light = Light.NONE
         self.is_empty = True
 
@@ -83,42 +102,25 @@ class IndicatorEntryForm(forms.Form):
             "rectification_measures": (data.get("rectification_measures") or "").strip(),
         }
 
+    def _clean_fields(self):
+        super()._clean_fields()
+        for name in ("value", "forecast"):
+            note = getattr(self.fields.get(name), "note", "")
+            if note and name in self.cleaned_data:
+                self.notes[name] = note
+
     def clean(self):
         data = super().clean()
-        entered = self.entered()
-        main = {"number": entered["value"], "met": entered["met"], "grade": entered["grade"] or entered["points"]}[self.mode]
-        others = [entered["forecast"], entered["likelihood"], entered["deviation_category"], entered["deviation_reason"],
-                  entered["needs_rectification"], entered["rectification_measures"]]
-        self.is_empty = main is None or main == ""
-        if self.is_empty:
-            if any(v not in (None, "") for v in others):
-                self.add_error(self.main_field, "请先填写实际完成值，再填写预测或偏差原因。")
-            return data
-        if self.mode == "grade" and (not entered["grade"] or entered["points"] is None):
-            self.add_error("grade" if not entered["grade"] else "points", "按评判等级赋分需同时选择等级并填写得分。")
-            return data
-        try:
-            result = scoring.score_indicator(
-                rule=self.indicator.rule, target=self.indicator.target,
-                actual=entered["value"] if entered["value"] is not None else entered["met"],
-                weight=self.indicator.weight, grade=entered["grade"] or None, points=entered["points"],
-            )
-        except scoring.ScoringError as error:
-            self.add_error({"number": "value", "met": "met", "grade": "points"}[self.mode], str(error))
-            return data
-        self.light = indicator_light(
-            kind=self.indicator.target_kind,
-            cumulative=self.indicator.accumulation == Indicator.Accumulation.CUMULATIVE,
-            target_value=self.indicator.target_value, actual=entered["value"], met=entered["met"],
-            grade=entered["grade"], score_ratio=result.ratio, month=self.month,
+        indicator = self.indicator
+        check = check_entry(
+            kind=indicator.target_kind, rule=indicator.rule, target=indicator.target,
+            target_value=indicator.target_value, weight=indicator.weight, unit=indicator.unit,
+            cumulative=indicator.accumulation == Indicator.Accumulation.CUMULATIVE, month=self.month,
+            **self.entered(),
         )
-        if entered["needs_rectification"] and not entered["rectification_measures"]:
-            self.add_error("rectification_measures", "需要整改时请填写整改措施。")
-        if self.light in OFF_TRACK:
-            if not entered["deviation_reason"]:
-                self.add_error("deviation_reason", f"该指标进度偏离目标（{self.light.label}），请填写偏差原因。")
-            if not entered["deviation_category"]:
-                self.add_error("deviation_category", "请选择偏差原因类别。")
+        self.is_empty, self.light = check.empty, check.light
+        for name, message in check.errors.items():
+            self.add_error(name if name in self.fields else None, message)
         return data
 
 

@@ -126,9 +126,11 @@ def actual_record(
 
 
 def _report_move(*, report: Report, allowed_from: tuple[str, ...], to: str, verb: str) -> Report:
-    report = Report.objects.select_for_update().get(pk=report.pk)
+    """Lock the report and check the step is allowed: from its status, and in a year not closed (关账)."""
+    report = Report.objects.select_for_update(of=("self",)).select_related("table").get(pk=report.pk)
     if report.status not in allowed_from:
         raise ValidationError(f"该填报当前为“{report.get_status_display()}”，不能{verb}。")
+    ensure_year_open(unit_id=report.table.unit_id, year=report.table.year)
     report.status = to
     return report
 
@@ -152,6 +154,7 @@ def report_approve(*, report: Report, user: AbstractBaseUser | None = None) -> R
     report = _report_move(
         report=report, allowed_from=(Report.Status.SUBMITTED,), to=Report.Status.APPROVED, verb="审核通过"
     )
+
     report.reviewed_by, report.reviewed_at = user, timezone.now()
     report._history_user = user
     report.save(update_fields=["status", "reviewed_by", "reviewed_at"])
@@ -166,6 +169,7 @@ def report_return(*, report: Report, reason: str, user: AbstractBaseUser | None 
         raise ValidationError({"review_note": "退回时必须填写原因。"})
     report = _report_move(report=report, allowed_from=(Report.Status.SUBMITTED,), to=Report.Status.RETURNED,
                           verb="退回")
+
     report.reviewed_by, report.reviewed_at, report.review_note = user, timezone.now(), reason.strip()
     report._history_user = user
     report.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
@@ -244,12 +248,13 @@ def execution_report(
     year: int | None = None,
     as_of: dt.date,
     executed: Decimal,
+    by_source: dict[str, Decimal | None] | None = None,
     user: AbstractBaseUser | None = None,
 ) -> BudgetExecution:
-    """Record cumulative 执行数 as of a date (a project's, or with unit and year the unit's own) and rescore
-    the goal table it feeds."""
+    """Record cumulative 执行数 as of a date (a project's, or with unit and year the unit's own), with its split
+    by source when given, and rescore the goal table it feeds."""
     execution = budgets.execution_record(project=project, unit=unit, year=year, as_of=as_of, executed=executed,
-                                         user=user)
+                                         by_source=by_source, user=user)
     goal_tables_rescore_soon(table_ids=goal_table_ids_fed_by(project=project, unit=execution.unit, year=execution.year))
     return execution
 
@@ -262,14 +267,17 @@ def budget_adjust(
     year: int | None = None,
     adjusted: Decimal | None,
     reason: str,
+    by_source: dict[str, Decimal | None] | None = None,
     user: AbstractBaseUser | None = None,
 ) -> Project | UnitBudget:
-    """Set the adjusted 全年预算数 (a project's, or with unit and year the unit's 年度预算) with its reason, and
-    rescore the goal table it feeds. None goes back to the published budget."""
+    """Set the adjusted 全年预算数 (a project's, or with unit and year the unit's 年度预算) with its reason and
+    split by source, and rescore the goal table it feeds. None goes back to the published budget."""
     if project is not None:
-        funds = budgets.project_budget_adjust(project=project, budget_adjusted=adjusted, reason=reason, user=user)
+        funds = budgets.project_budget_adjust(project=project, budget_adjusted=adjusted, reason=reason,
+                                              by_source=by_source, user=user)
     else:
-        funds = budgets.unit_budget_adjust(unit=unit, year=year, adjusted=adjusted, reason=reason, user=user)
+        funds = budgets.unit_budget_adjust(unit=unit, year=year, adjusted=adjusted, reason=reason,
+                                           by_source=by_source, user=user)
     goal_tables_rescore_soon(table_ids=goal_table_ids_fed_by(project=project, unit=unit, year=year))
     return funds
 
