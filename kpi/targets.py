@@ -44,7 +44,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import lru_cache
 
-__all__ = ["Kind", "Target", "parse_target"]
+__all__ = ["Kind", "Target", "parse_target", "target_text"]
 
 
 class Kind(StrEnum):
@@ -455,6 +455,23 @@ def _parse(text: str) -> Target:
         or _qualitative(s, text)
         or Target(Kind.UNKNOWN, raw=text)
     )
+
+
+_SHOWN_OPERATORS = (("≥", ">="), ("≤", "<="))
+
+
+def target_text(raw: str) -> str:
+    """A 指标值 as a person writes it: LaTeX, OCR spacing and full-width forms gone, ≥ and ≤ as the signs
+    (``$\\geq 98\\%$`` → ``≥98%``, ``> =485.71万条`` → ``≥485.71万条``); the published text when there is
+    nothing to tidy or it cannot be read. The raw text is kept beside it (`Indicator.target_raw`)."""
+    if not isinstance(raw, str):
+        return ""
+    shown = _normalize(raw)
+    if not shown:
+        return raw.strip()
+    for sign, operator in _SHOWN_OPERATORS:
+        shown = shown.replace(operator, sign)
+    return shown
 
 
 def parse_target(text: str) -> Target:

@@ -1,7 +1,9 @@
 """Template filters: numbers, percentages and names as `kpi.formatting` shows them everywhere."""
 from django import template
+from django.utils.html import format_html
 
 from kpi.formatting import percent_text, person_name, plain_decimal
+from kpi.targets import target_text
 
 register = template.Library()
 
@@ -28,3 +30,19 @@ def person(user):
 def indent(depth, step=20):
     """{{ row.depth|indent }}: the left padding, in pixels, of a unit at that depth of the tree."""
     return int(depth) * int(step)
+
+
+@register.filter
+def target(raw):
+    """{{ indicator.target_raw|target }}: the 指标值 as a person writes it (≥98%, not $\\geq 98\\%$)."""
+    return target_text(raw)
+
+
+@register.simple_tag
+def target_shown(raw):
+    """{% target_shown indicator.target_raw %}: the tidy 指标值, with the published text one click away
+    when the two differ."""
+    shown = target_text(raw)
+    if shown == (raw or "").strip():
+        return format_html('<span class="target">{}</span>', shown)
+    return format_html('<details class="target"><summary>{}</summary><small>原文：{}</small></details>', shown, raw)

@@ -520,3 +520,27 @@ def test_seed_kinds_list_covers_the_seeds():
     """SEED_KINDS is the reviewed list of the seeds' forms: a new form in the seeds must be added to it."""
     missing = sorted({text for targets in seed_cells().values() for text in targets} - set(SEED_KIND))
     assert not missing, f"add these seed cells to SEED_KINDS with their expected kind: {missing}"
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    (r"$\geq 98\%$", "≥98%"),
+    ("> =485.71万条", "≥485.71万条"),
+    ("< =2.50 万元", "≤2.50万元"),
+    (">= 95 %%", "≥95%"),
+    ("=100%", "=100%"),
+    ("每月25日前", "每月25日前"),
+    ("有效提升", "有效提升"),
+    ("", ""),
+])
+def test_target_text_shows_a_target_as_a_person_writes_it(raw, shown):
+    from kpi.targets import target_text
+
+    assert target_text(raw) == shown
+
+
+def test_the_template_tag_keeps_the_raw_text_one_click_away():
+    from kpi.templatetags.kpi_format import target_shown
+
+    assert target_shown("=100%") == '<span class="target">=100%</span>'
+    html = target_shown(r"$\geq 98\%$")
+    assert "<summary>≥98%</summary>" in html and r"原文：$\geq 98\%$" in html
