@@ -298,17 +298,19 @@ def _alternation(words) -> str:
 
 _HEAD_OPERATOR = re.compile(r"(?:>=|<=|>|<|=)$")
 _HEAD_WORD = re.compile(rf"(?:{_alternation(_WORD_KIND)})$")
-_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# Numbers are matched possessively (++): a digit given back to a following unit pattern that also takes
+# digits ("m2") would make the match quadratic in the length of a long run of digits.
+_NUMBER = re.compile(r"[0-9]++(?:\.[0-9]++)?")
 _UNIT_CHAR = r"(?:[^0-9<>=,;:!?。、！？()\[\]{}\-~.+]|(?<=[/a-zA-Z0-9])[0-9])"
-_RANGE_TAIL = re.compile(rf"(?P<u1>{_UNIT_CHAR}*?)(?:-|~|至|到)(?P<n2>[0-9]+(?:\.[0-9]+)?)(?P<rest>.*)", re.S)
+_RANGE_TAIL = re.compile(rf"(?P<u1>{_UNIT_CHAR}*?)(?:-|~|至|到)(?P<n2>[0-9]++(?:\.[0-9]++)?)(?P<rest>.*)", re.S)
 _UNIT_TAIL = re.compile(rf"(?P<unit>{_UNIT_CHAR}*)(?P<rest>.*)", re.S)
 _SUFFIX = re.compile(rf"(?:{_alternation(_SUFFIX_KIND)})$")
 _JOINER = re.compile(r"(?:并且|而且|且|和|与|或)$")
 _SECOND_BOUND = re.compile(
-    rf"(?:[,;、]|并且|而且|且|和|与)?(?P<op>>=|<=|>|<)(?P<n>[0-9]+(?:\.[0-9]+)?)(?P<unit>{_UNIT_CHAR}*)"
+    rf"(?:[,;、]|并且|而且|且|和|与)?(?P<op>>=|<=|>|<)(?P<n>[0-9]++(?:\.[0-9]++)?)(?P<unit>{_UNIT_CHAR}*)"
 )
 _BRACKET_RANGE = re.compile(
-    rf"[\[(](?P<n1>[0-9]+(?:\.[0-9]+)?)[,;、~\-](?P<n2>[0-9]+(?:\.[0-9]+)?)[\])](?P<unit>{_UNIT_CHAR}*)"
+    rf"[\[(](?P<n1>[0-9]++(?:\.[0-9]++)?)[,;、~\-](?P<n2>[0-9]++(?:\.[0-9]++)?)[\])](?P<unit>{_UNIT_CHAR}*)"
 )
 _MAX_UNIT = 20
 
