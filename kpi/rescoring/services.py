@@ -79,10 +79,13 @@ def goal_tables_rescore_soon(*, table_ids: Iterable[int]) -> None:
 
 
 def _enqueue_rescores(table_ids: list[int]) -> None:
+    from kpi.enqueue import send_now
+
     from .tasks import rescore_table
 
     for table_id in table_ids:
-        rescore_table.delay(table_id)
+        if not send_now(rescore_table, table_id):
+            return  # the broker is down: the sweep rescores these tables once it is back
 
 
 def goal_table_ids_fed_by(*, project: Project | None = None, unit: Unit | None = None, year: int | None = None):
@@ -346,10 +349,12 @@ def rescore_job_create(
     *, unit: Unit | None = None, year: int | None = None, user: AbstractBaseUser | None = None
 ) -> RescoreJob:
     """Queue a bulk rescore of a unit and/or year (everything when neither is given)."""
+    from kpi.enqueue import send_after_commit
+
     from .tasks import rescore_job_start
 
     job = RescoreJob.objects.create(unit=unit, year=year, created_by=user)
-    rescore_job_start.delay_on_commit(job.pk)
+    send_after_commit(rescore_job_start, job.pk)
     return job
 
 
@@ -380,8 +385,11 @@ def rescore_job_plan(*, job_id: int) -> list[int]:
 
 
 def rescore_batch_run(*, job_id: int, index: int) -> None:
-    """Rescore one batch of a job and update the job's progress; running it twice counts once."""
+    """Rescore one batch of a job and update the job's progress; running it twice counts once (a batch
+    already finished is not rescored again)."""
     batch = RescoreBatch.objects.get(job_id=job_id, index=index)
+    if batch.finished_at is not None:
+        return
     tables_rescore(table_ids=batch.table_ids)
     with transaction.atomic():
         job = RescoreJob.objects.select_for_update().get(pk=job_id)
@@ -392,6 +400,33 @@ def rescore_batch_run(*, job_id: int, index: int) -> None:
             job.status = RescoreJob.Status.DONE
             job.finished_at = timezone.now()
         job.save(update_fields=["done_tables", "status", "finished_at"])
+
+
+STALLED_AFTER = dt.timedelta(minutes=10)  # far beyond one batch (a few seconds): its worker is gone
+UNSTARTED_AFTER = dt.timedelta(minutes=2)  # a job whose start message never arrived (broker down)
+
+
+def stalled_jobs_resume(*, now: dt.datetime | None = None) -> int:
+    """Send again what a lost message or a killed worker left undone: the start of a job still 排队中, the
+    unfinished batches of a running job with no progress for STALLED_AFTER. Returns how many jobs."""
+    from kpi.enqueue import send_now
+
+    from .tasks import rescore_batch, rescore_job_start
+
+    now = now or timezone.now()
+    resumed = 0
+    for job in RescoreJob.objects.filter(status=RescoreJob.Status.PENDING, created_at__lt=now - UNSTARTED_AFTER):
+        resumed += send_now(rescore_job_start, job.pk)
+    for job in RescoreJob.objects.filter(status=RescoreJob.Status.RUNNING):
+        progressed = max(
+            (f for f in job.batches.values_list("finished_at", flat=True) if f is not None), default=job.created_at
+        )
+        if progressed >= now - STALLED_AFTER:
+            continue
+        unfinished = list(job.batches.filter(finished_at__isnull=True).order_by("index").values_list("index", flat=True))
+        if all(send_now(rescore_batch, job.pk, index) for index in unfinished):
+            resumed += 1
+    return resumed
 
 
 def rescore_job_fail(*, job_id: int, error: str) -> None:

@@ -57,7 +57,9 @@ def rescore_all_nightly() -> int:
 
 @shared_task(name="kpi.tasks.rescore_stale_sweep", **RETRY)
 def rescore_stale_sweep() -> int:
-    """Every minute: rescore the tables still stale (a message lost, a worker stopped); returns how many."""
-    from .services import stale_tables_sweep
+    """Every minute: rescore the tables still stale and resume stalled bulk jobs (a message lost, a worker
+    killed); returns how many tables were rescored."""
+    from .services import stale_tables_sweep, stalled_jobs_resume
 
+    stalled_jobs_resume()
     return stale_tables_sweep()
