@@ -1,6 +1,6 @@
 """Production: every secret comes from the environment; a missing one stops start-up."""
 from .base import *
-from .base import env
+from .base import LOGGING, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -16,6 +16,14 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 JIXIAO_ALLOW_DEMO_DATA = False
+# Static files: collected (manage.py collectstatic), served by whitenoise, gzip-compressed, hashed names
+# that browsers may cache for ever.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+LOG_JSON = env.bool("JIXIAO_LOG_JSON", default=True)
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_JSON else "plain"
 # Outgoing mail (reminders): the unit's SMTP relay.
 EMAIL_HOST = env("DJANGO_EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
