@@ -8,12 +8,18 @@ What it reads (every form below was seen in published tables; tests/kpi/test_tar
 - reverse: ``<=4.33万元/月``, ``≤6万元/单位``, ``< =2.50 万元``, ``不超过5%``, ``控制在5%以内``, ``3个工作日内``
 - equals: ``=100%``, ``=12个月``, ``=0%``; a bare number (``100%``, ``8小时``) is equals + flag ``no_comparator``
 - range: ``=50-100元``, ``50～100元``, ``50至100元``, ``[50,100]``, ``>=95%且<=100%``
-- deadline: ``每月25日前``, ``2021年12月31日``, ``2021.12``, ``2021年1月-12月``, ``12月底前``, ``年底前``, ``按月``
+- deadline: ``每月25日前``, ``2021年12月31日``, ``2021.12``, ``2021年1月-12月``, ``12月底前``, ``年底前``, ``按月``;
+  a period is a deadline at its end: ``2020年1月--2020年11月``, ``2023.07-2024.01``, ``2023年7月至2024年1月``
 - qualitative: Chinese text without a number (``有效提升``, ``持续提高``, ``长期``, ``及时``, ``≥持续提升``)
-- unknown: empty, control/binary characters, or no Chinese text and nothing numeric to read.
+- unknown: empty, control/binary characters, no Chinese text and nothing numeric to read, a masked or
+  OCR-broken number (``≤****000元``, ``M.8万元``: never qualitative), or a cell longer than
+  `MAX_TARGET_LENGTH` characters (flag ``too_long``; read in linear time anyway, but refused).
 
 The unit is what is written after the number, multiplier kept (``485.71万条`` → 485.71 in ``万条``), with
-OCR whitespace removed and full-width ASCII folded to ASCII (``元／人 /月`` → ``元/人/月``).
+OCR whitespace removed and full-width ASCII folded to ASCII (``元／人 /月`` → ``元/人/月``). A unit that goes
+on after a dot or a middle dot stays whole, as written (``17元/人.每天`` → ``元/人.每天``). Look-alike
+comparators are read as what they look like: box-drawing ``═`` and the other ``=``-like marks as ``=``,
+``≈`` as 约.
 
 Flags (review hints, never errors):
     no_comparator            bare number: read as equals, a person should confirm the direction
@@ -27,6 +33,9 @@ Flags (review hints, never errors):
     comparator_on_text       qualitative text that had a comparator in front (``≥持续提升``)
     has_number               qualitative text with digits that do not form a target (``较上年提高5%``)
     invalid_date             (with kind unknown) date-shaped but impossible: ``2021年2月30日``, ``每月32日前``
+    masked                   (with kind unknown) digits hidden by ``*``/``×``/``#``… : ``≤****000元``
+    ocr_broken               (with kind unknown) letters inside the number: ``M.8万元``, ``l0次``
+    too_long                 (with kind unknown) more than `MAX_TARGET_LENGTH` characters: not a target cell
 
 Deadlines carry their details in the extra fields: ``deadline_date`` (year known; a month without a
 day means its last day), ``deadline_month``/``deadline_day`` (also set when the year is not written, e.g.
@@ -44,7 +53,10 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import lru_cache
 
-__all__ = ["Kind", "Target", "parse_target", "target_text"]
+__all__ = ["MAX_TARGET_LENGTH", "Kind", "Target", "looks_like_unit", "parse_target", "target_text"]
+
+# A 指标值 cell longer than this is not a target (a paragraph pasted in the wrong column): refused.
+MAX_TARGET_LENGTH = 300
 
 
 class Kind(StrEnum):
@@ -85,7 +97,8 @@ _TRANSLATE.update(
             "\u3000": " ",
             "≥": ">=", "≧": ">=", "⩾": ">=", "≮": ">=", "﹥": ">", "›": ">",
             "≤": "<=", "≦": "<=", "⩽": "<=", "≯": "<=", "﹤": "<", "‹": "<",
-            "﹦": "=", "꞊": "=",
+            "﹦": "=", "꞊": "=", "═": "=", "⁼": "=", "₌": "=", "〓": "=", "゠": "=", "⹀": "=", "≡": "=",
+            "≽": ">=", "≼": "<=", "≈": "约", "≒": "约",
             "﹪": "%", "٪": "%",
             "〜": "~", "∼": "~", "～": "~",
             "–": "-", "—": "-", "―": "-", "−": "-", "‐": "-", "‑": "-", "﹣": "-",
@@ -161,7 +174,7 @@ _VERB = r"(?:完成|发放|支付|拨付|报送|结算|执行|办理|足额发�
 
 _MONTHLY_DAY = re.compile(rf"(?:每月|按月)(?:的)?{_D}[日号]")
 _PERIOD = re.compile(
-    rf"{_Y}年(?P<m1>[0-9]{{1,2}})月(?:(?P<d1>[0-9]{{1,2}})[日号])?[-~至到]"
+    rf"{_Y}年(?P<m1>[0-9]{{1,2}})月(?:(?P<d1>[0-9]{{1,2}})[日号])?(?:[-~]++|至|到)"
     rf"(?:(?P<y2>(?:19|20)[0-9]{{2}})年)?(?P<m2>[0-9]{{1,2}})月(?:(?P<d2>[0-9]{{1,2}})[日号])?(?:底|末)?"
 )
 _FULL_DATE = re.compile(rf"(?<![0-9]){_Y}年{_M}月{_D}[日号]?")
@@ -170,6 +183,11 @@ _YEAR_MONTH = re.compile(rf"(?<![0-9]){_Y}年{_M}月(?:份)?(?:底|末)?")
 _MONTH_DAY = re.compile(rf"(?<![0-9.]){_M}月{_D}[日号]")
 _MONTH_END = re.compile(rf"(?<![0-9.]){_M}月(?:份)?(?:底|末)")
 _MONTH_BEFORE = re.compile(rf"(?<![0-9.]){_M}月(?:份)?(?={_BEFORE})")
+# "2023.07-2024.01", "2023.7.1至2024.1.31": a period written with dots, both years written.
+_DOTTED_PERIOD = re.compile(
+    rf"{_Y}[./](?P<m1>[0-9]{{1,2}})(?:[./](?P<d1>[0-9]{{1,2}}))?(?:[-~]++|至|到)"
+    rf"(?P<y2>(?:19|20)[0-9]{{2}})[./](?P<m2>[0-9]{{1,2}})(?:[./](?P<d2>[0-9]{{1,2}}))?(?:底|末)?{_BEFORE}?{_VERB}?"
+)
 # Only when the whole cell is the date (with a comparator, "=2021.12" is a number).
 _DOTTED_YEAR_MONTH = re.compile(rf"{_Y}(?:[./-]){_M}(?:底|末)?{_BEFORE}?{_VERB}?")
 _YEAR_ONLY = re.compile(rf"(?:于|在)?{_Y}年(?:度)?(?:底|末|内|终)?{_BEFORE}?{_VERB}?")
@@ -200,6 +218,8 @@ def _month_end(month: int, year: int = 2001) -> int:
 def _deadline(s: str, raw: str) -> Target | None:
     if not _DIGIT.search(s):
         return _deadline_in_words(s, raw)
+    if m := _DOTTED_PERIOD.fullmatch(s):
+        return _deadline_from_match(m, "period", s, raw)
     if (m := _DOTTED_YEAR_MONTH.fullmatch(s)) or (m := _YEAR_ONLY.fullmatch(s)):
         year = int(m.group("y"))
         month = int(m.groupdict().get("m") or 12)
@@ -301,7 +321,8 @@ _HEAD_WORD = re.compile(rf"(?:{_alternation(_WORD_KIND)})$")
 # Numbers are matched possessively (++): a digit given back to a following unit pattern that also takes
 # digits ("m2") would make the match quadratic in the length of a long run of digits.
 _NUMBER = re.compile(r"[0-9]++(?:\.[0-9]++)?")
-_UNIT_CHAR = r"(?:[^0-9<>=,;:!?。、！？()\[\]{}\-~.+]|(?<=[/a-zA-Z0-9])[0-9])"
+# A dot between words stays in the unit ("元/人.每天"); after a digit it is a decimal point.
+_UNIT_CHAR = r"(?:[^0-9<>=,;:!?。、！？()\[\]{}\-~.+]|(?<=[/a-zA-Z0-9])[0-9]|(?<![0-9.])\.(?=[^\x00-\x7f]))"
 _RANGE_TAIL = re.compile(rf"(?P<u1>{_UNIT_CHAR}*?)(?:-|~|至|到)(?P<n2>[0-9]++(?:\.[0-9]++)?)(?P<rest>.*)", re.S)
 _UNIT_TAIL = re.compile(rf"(?P<unit>{_UNIT_CHAR}*)(?P<rest>.*)", re.S)
 _SUFFIX = re.compile(rf"(?:{_alternation(_SUFFIX_KIND)})$")
@@ -425,6 +446,51 @@ def _quantity(s: str, raw: str) -> Target | None:
     return Target(kind, value=value, unit=unit, raw=raw, flags=tuple(dict.fromkeys(flags)))
 
 
+# --- masked and broken numbers --------------------------------------------------------------------
+
+# Marks that hide digits in published tables ("≤****000元", "≥1**万元"); "X" only as a run ("XX万元").
+_MASKS = "*×#?□■●○"
+_MASK_NEAR_DIGIT = re.compile(rf"[0-9.][{_MASKS}]|[{_MASKS}][0-9.]")
+_MASK_START = re.compile(r"[*×#?□■]|[Xx]{2}")
+_HEAD_COMPARATORS = re.compile(rf"(?:>=|<=|>|<|=|{_alternation(_WORD_KIND)})++")
+_NUMBER_LIKE = re.compile(r"[A-Za-z0-9.]++")
+_UNIT_WORD = (
+    r"(?:%|‰|个工作日|工作日|个月|人次|人天|人日|户次|课时|学时|小时|分钟|季度|平方米|平米|立方米|公顷|公里|千米|"
+    r"厘米|公斤|千克|m2|㎡|km|kg|人|户|次|元|个|项|件|天|日|月|年|季|周|时|秒|亩|米|吨|克|升|份|台|套|家|所|名|"
+    r"条|本|册|场|批|期|班|张|辆|间|处|座|篇|类|种|组|岗|门|床|位|部|片|块|栋|幢|株|棵|头|只|趟|轮|节|页|字|卷|"
+    r"盒|瓶|箱|包|袋|笔|宗|起|例|单|封|人员)"
+)
+_UNIT = re.compile(rf"(?:[万亿千百十]?{_UNIT_WORD})(?:[/.·・](?:每)?[万亿千百十]?{_UNIT_WORD})*")
+
+
+def looks_like_unit(text: str) -> bool:
+    """Whether a short text is a 计量单位 (``万人``, ``元/人/年``, ``%``, ``平方米``), as written in a name."""
+    compact = _WHITESPACE.sub("", text.translate(_TRANSLATE)) if isinstance(text, str) else ""
+    return 0 < len(compact) <= 12 and _UNIT.fullmatch(compact) is not None
+
+
+def _masked(s: str, raw: str) -> Target | None:
+    """Digits hidden by masks: unknown, never a number with a strange unit or a qualitative text."""
+    rest = s[m.end():] if (m := _HEAD_COMPARATORS.match(s)) else s
+    if _MASK_NEAR_DIGIT.search(s) or _MASK_START.match(rest):
+        return Target(Kind.UNKNOWN, raw=raw, flags=("masked",))
+    return None
+
+
+def _broken_number(s: str, raw: str) -> Target | None:
+    """A number with letters in it (``M.8万元``, ``l0次``: OCR read 0/1 as letters), alone or with a unit."""
+    rest = s[m.end():] if (m := _HEAD_COMPARATORS.match(s)) else s
+    number = _NUMBER_LIKE.match(rest)
+    if number is None:
+        return None
+    digits = number.group(0)
+    tail = rest[number.end():]
+    has_letter = any(ch.isalpha() for ch in digits)
+    if has_letter and any(ch.isdigit() or ch == "." for ch in digits) and (not tail or looks_like_unit(tail)):
+        return Target(Kind.UNKNOWN, raw=raw, flags=("ocr_broken",))
+    return None
+
+
 # --- text ----------------------------------------------------------------------------------------
 
 # "≥持续提升", "不低于上年": a comparator in front of words (single-character words like 为 are too common).
@@ -451,9 +517,11 @@ def _parse(text: str) -> Target:
     if not s:
         return Target(Kind.UNKNOWN, raw=text)
     return (
-        _bracket_range(s, text)
+        _masked(s, text)
+        or _bracket_range(s, text)
         or _deadline(s, text)
         or _quantity(s, text)
+        or _broken_number(s, text)
         or _qualitative(s, text)
         or Target(Kind.UNKNOWN, raw=text)
     )
@@ -477,9 +545,15 @@ def target_text(raw: str) -> str:
 
 
 def parse_target(text: str) -> Target:
-    """Read one 指标值 cell. Never raises: what cannot be read is `Kind.UNKNOWN` with the raw text kept."""
+    """Read one 指标值 cell. Never raises: what cannot be read is `Kind.UNKNOWN` with the raw text kept.
+
+    Linear in the length of the text (numbers are matched possessively); a cell longer than
+    `MAX_TARGET_LENGTH` is refused outright (flag ``too_long``).
+    """
     if not isinstance(text, str):
         return Target(Kind.UNKNOWN, raw="")
+    if len(text) > MAX_TARGET_LENGTH:
+        return Target(Kind.UNKNOWN, raw=text, flags=("too_long",))
     try:
         return _parse(text)
     except Exception:

@@ -10,8 +10,12 @@
 
 Round trip: `read_workbook(write_workbook(doc))` equals `doc` in every field the template holds, given
 what the template cannot tell apart: text is read stripped, an empty 项目负责人 reads back as None, a
-blank 一级/二级 cell means "same as the row above", money comes back with 2 decimal places, and a table
-with no name and nothing filled in is an unfilled sheet (skipped).
+blank 一级/二级 cell means "same as the row above", money comes back with at least 2 decimal places (and
+at most 4: ``438.768`` stays as it is), and a table with no name and nothing filled in is an unfilled
+sheet (skipped).
+
+Each sheet stands alone: a sheet that cannot be read, or whose indicators cannot be (no 指标值 column),
+is an error of its table (`ParsedTable.errors`), and the other sheets still read.
 """
 from __future__ import annotations
 
@@ -77,6 +81,7 @@ NCOLS = len(INDICATOR_COLUMNS)
 EMPTY_ROWS = 30  # validated empty rows left below the indicators
 
 _CENT = Decimal("0.01")
+_MONEY_PLACES = 4  # money keeps the decimals it was published with, up to this many
 
 # ---------------------------------------------------------------------------------------------------
 # Labels. Matching is on `_norm(text)`: NFKC (full-width → ASCII), no whitespace, no trailing colon,
@@ -91,6 +96,8 @@ _INDICATOR_HEADERS = {
     "weight": ("指标分值权重", "分值权重", "权重", "分值", "指标权重"),
     "rule": ("指标赋分规则", "赋分规则", "评分规则"),
     "evidence": ("佐证资料", "佐证材料"),
+    "unit": ("计量单位", "度量单位"),
+    "direction": ("指标性质", "指标方向"),
 }
 _PROJECT_LABELS = {
     "unit": ("预算单位", "单位名称", "预算单位名称"),
@@ -348,7 +355,15 @@ def read_workbook(data: bytes, *, source: str = "") -> ParsedDocument:
         if ws.title.strip() == HELP_TITLE:
             continue
         sheet = _Sheet(ws)
-        result = sheet.read()
+        try:
+            result = sheet.read()
+        except Exception:  # a damaged sheet costs that sheet, never the workbook (openpyxl raises many kinds)
+            found = True
+            document.tables.append(ParsedTable(scope=PROJECT, errors=[
+                f"工作表“{ws.title}”的内容无法读取（单元格格式异常），该表未导入，其他工作表照常读取；"
+                f"请检查该工作表，或把内容复制到新的模板中再导入。"
+            ]))
+            continue
         if result is None:
             document.warnings.append(f"工作表“{ws.title}”不是绩效目标表，已跳过。")
             continue
@@ -563,7 +578,7 @@ class _Sheet:
                 )
                 continue
             if amount is not None:
-                setattr(table, field_name, amount.quantize(_CENT, ROUND_HALF_UP))
+                setattr(table, field_name, self._money(amount, values[field_name], money_label[field_name]))
 
         if scope == PROJECT and not table.project:
             filled = table.lead or table.overall_goal or any(getattr(table, f) is not None for f in _MONEY_FIELDS)
@@ -579,10 +594,24 @@ class _Sheet:
                 return _UNFILLED
 
         if "target" not in columns:
-            table.warnings.append(f"{table.label}：表头缺少“指标值”列，未读取指标。")
+            table.errors.append(f"{table.label}第 {header_row} 行：表头缺少“指标值”列，该表的指标无法读取。")
             return table
         self._read_rows(table, header_row, columns)
         return table
+
+    def _money(self, amount: Decimal, cell, label: str) -> Decimal:
+        """At least 2 decimals (12 → 12.00), at most 4: more is rounded, with a warning when typed as text."""
+        places = -amount.as_tuple().exponent
+        if places < 2:
+            return amount.quantize(_CENT)
+        if places <= _MONEY_PLACES:
+            return amount
+        rounded = amount.quantize(Decimal(1).scaleb(-_MONEY_PLACES), ROUND_HALF_UP)
+        if isinstance(getattr(cell, "value", cell), str):
+            self.sheet_warnings.append(
+                f"工作表“{self.ws.title}”：“{label}”的金额“{_text(cell)}”超过 {_MONEY_PLACES} 位小数，已按 {rounded} 读取。"
+            )
+        return rounded
 
     def _rows(self, header_row: int, columns: dict[str, int]):
         """(row number, {field: cell value}) for every row below the header that has something in it."""
@@ -648,6 +677,8 @@ class _Sheet:
                     rule=texts.get("rule", ""),
                     evidence=texts.get("evidence", ""),
                     line=row,
+                    direction=texts.get("direction", "").replace(" ", ""),
+                    unit=texts.get("unit", "").replace(" ", ""),
                 )
             )
 

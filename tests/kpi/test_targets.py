@@ -544,3 +544,143 @@ def test_the_template_tag_keeps_the_raw_text_one_click_away():
     assert target_shown("=100%") == '<span class="target">=100%</span>'
     html = target_shown(r"$\geq 98\%$")
     assert "<summary>≥98%</summary>" in html and r"原文：$\geq 98\%$" in html
+
+
+# --- target grammar seen in other regions' tables (issue 11) -------------------------------------------------
+
+@pytest.mark.parametrize(("text", "kind", "value", "unit"), [
+    ("═100%", E, D("100"), "%"),  # box-drawing U+2550
+    (">═95%", P, D("95"), "%"),
+    ("＞═ 95%", P, D("95"), "%"),
+    ("<═5%", R, D("5"), "%"),
+    ("〓12个月", E, D("12"), "个月"),
+    ("⁼3次", E, D("3"), "次"),
+    ("≽90%", P, D("90"), "%"),
+    ("≼2万元", R, D("2"), "万元"),
+])
+def test_look_alike_comparators(text, kind, value, unit):
+    target = parse_target(text)
+    assert (target.kind, target.value, target.unit) == (kind, value, unit)
+
+
+def test_approximately_equal_sign_reads_as_yue():
+    target = parse_target("≈95%")
+    assert (target.kind, target.value, target.unit, target.flags) == (E, D("95"), "%", ("approximate",))
+
+
+@pytest.mark.parametrize(("text", "when"), [
+    ("2020年1月--2020年11月", date(2020, 11, 30)),
+    ("2020年1月——2020年11月", date(2020, 11, 30)),
+    ("2023.07-2024.01", date(2024, 1, 31)),
+    ("2023.7.1-2024.1.15", date(2024, 1, 15)),
+    ("2023/07-2024/06", date(2024, 6, 30)),
+    ("2023年7月至2024年1月", date(2024, 1, 31)),
+    ("2023年7月到2024年1月底", date(2024, 1, 31)),
+])
+def test_periods_are_deadlines_at_their_end(text, when):
+    target = parse_target(text)
+    assert (target.kind, target.deadline_date, target.flags) == (DL, when, ("period",))
+    assert target.value is None
+
+
+def test_a_dotted_period_with_an_impossible_month_is_unknown():
+    assert parse_target("2023.13-2024.01").kind is not DL
+
+
+@pytest.mark.parametrize(("text", "value", "unit"), [
+    ("17元/人.每天", D("17"), "元/人.每天"),
+    ("=17元/人·每天", D("17"), "元/人·每天"),
+    ("≤30元/人・次", D("30"), "元/人・次"),
+    ("≥1.5万元", D("1.5"), "万元"),  # a decimal point stays a decimal point
+])
+def test_units_after_a_dot_stay_whole(text, value, unit):
+    target = parse_target(text)
+    assert (target.value, target.unit) == (value, unit)
+
+
+@pytest.mark.parametrize(("text", "flag"), [
+    ("≤****000元", "masked"),
+    ("≥**%", "masked"),
+    ("≥1**万元", "masked"),
+    ("不低于****人次", "masked"),
+    ("XX万元", "masked"),
+    ("M.8万元", "ocr_broken"),
+    ("≥l0次", "ocr_broken"),
+    ("≤O.5万元", "ocr_broken"),
+])
+def test_masked_or_broken_numbers_are_unknown_never_qualitative(text, flag):
+    target = parse_target(text)
+    assert (target.kind, target.flags) == (U, (flag,))
+
+
+@pytest.mark.parametrize("text", ["-", "—", "——", "－", "/", "--"])
+def test_a_lone_dash_is_unknown(text):
+    assert parse_target(text).kind is U
+
+
+@pytest.mark.parametrize("text", ["较上年提高5%", "A级", "有效提升", "≥持续提升"])
+def test_text_with_a_number_or_a_letter_is_still_qualitative(text):
+    assert parse_target(text).kind is Q
+
+
+def test_a_cell_longer_than_300_characters_is_refused():
+    from kpi.targets import MAX_TARGET_LENGTH
+
+    assert MAX_TARGET_LENGTH == 300
+    assert parse_target("提" * 300).kind is Q
+    long = ">=95%" + "，说明" * 100
+    target = parse_target(long)
+    assert (target.kind, target.flags, target.raw) == (U, ("too_long",), long)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("万人", True), ("%", True), ("元/人/年", True), ("万元/年", True), ("平方米", True), ("次/年", True),
+    ("个", True), ("人次", True), ("小时", True), ("元/人.每天", True),
+    ("退职", False), ("含丧葬费", False), ("2021年", False), ("", False), ("人员生活补贴资金", False),
+])
+def test_looks_like_unit(text, expected):
+    from kpi.targets import looks_like_unit
+
+    assert looks_like_unit(text) is expected
+
+
+# --- linear time ---------------------------------------------------------------------------------------------
+
+PATHOLOGICAL = {  # shapes that make a backtracking pattern slow, 100,000 characters each
+    "digits after a reverse bound": lambda n: ">=5<" + "1" * (n - 5) + "!",
+    "one long number": lambda n: "1" * n,
+    "dots": lambda n: "1." * (n // 2),
+    "dashes": lambda n: "=" + "1-" * (n // 2),
+    "operators": lambda n: ">=" * (n // 2),
+    "dates": lambda n: "2021年1月-" * (n // 8),
+    "unit slashes": lambda n: ">=1" + "元/" * (n // 2),
+    "m2 units": lambda n: ">=1" + "m2" * (n // 2),
+    "bounds": lambda n: ">=1%且" * (n // 5),
+    "masks": lambda n: "≤" + "*" * n + "000元",
+    "spaces": lambda n: "> =" + " 1" * (n // 2),
+    "latex": lambda n: "$\\geq" * (n // 5),
+    "chinese": lambda n: "提" * n,
+    "brackets": lambda n: "[1," + "1" * n,
+}
+
+
+def test_parse_target_is_linear_on_pathological_cells(capsys):
+    """Every shape of 100,000 characters is read by the grammar itself (below the 300-character refusal)
+    in a few milliseconds; the timings are printed, not asserted (CI machines differ)."""
+    import time
+
+    from kpi.targets import _parse
+
+    grammar = _parse.__wrapped__  # the parser without the cache and without the length refusal
+    timings = []
+    for name, make in PATHOLOGICAL.items():
+        text = make(100_000)
+        start = time.perf_counter()
+        target = grammar(text)
+        timings.append((name, len(text), time.perf_counter() - start))
+        assert isinstance(target, Target) and target.raw == text
+        assert parse_target(text).flags == ("too_long",)
+    with capsys.disabled():
+        print()
+        for name, length, seconds in timings:
+            print(f"  parse_target grammar, {name:<28} {length:>7} chars: {seconds * 1000:8.1f} ms")

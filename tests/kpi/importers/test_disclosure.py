@@ -612,3 +612,11 @@ def test_any_text_gives_a_document_or_not_a_disclosure(text):
     for table in document.tables:
         for indicator in table.indicators:
             assert indicator.name and indicator.target and indicator.line >= 1
+
+
+@pytest.mark.parametrize("name", [SEED_2026, SEED_2025, SEED_2021])
+def test_the_seeds_read_without_errors(seeds_dir, name):
+    document = read_seed(seeds_dir, name)
+    assert document.errors == []
+    assert [e for t in document.tables for e in t.errors] == []
+    assert {(i.direction, i.unit, i.target_published) for t in document.tables for i in t.indicators} == {("", "", "")}

@@ -468,3 +468,79 @@ def test_round_trip_property(document):
     back = read_workbook(write_workbook(document))
     assert comparable(back) == comparable(document)
     assert all(t.warnings == [] for t in back.tables)
+
+
+# --- issue 11: each sheet stands alone; money keeps its decimals ----------------------------------------------
+
+def test_money_keeps_three_or_four_decimals():
+    document = sample_document()
+    document.tables[0].total, document.tables[0].fiscal = D("438.768"), D("400.1234")
+    back = read_workbook(write_workbook(document))
+    assert (str(back.tables[0].total), str(back.tables[0].fiscal)) == ("438.768", "400.1234")
+    assert str(back.tables[0].other) == "82.45" and str(back.tables[2].total) == "3000.00"  # at least 2 places
+
+
+def test_money_typed_as_text_with_more_than_four_decimals_is_rounded_with_a_warning():
+    workbook = load_workbook(BytesIO(write_workbook(sample_document())))
+    ws = workbook.worksheets[0]
+    ws["C6"] = "1,982.456789"
+    back = read_workbook(_save(workbook))
+    assert back.tables[0].total == D("1982.4568")
+    assert f"工作表“{ws.title}”：“年度预算总额”的金额“1,982.456789”超过 4 位小数，已按 1982.4568 读取。" in back.warnings
+
+
+def test_a_sheet_that_cannot_be_read_is_an_error_of_its_table_and_the_others_still_read(monkeypatch):
+    from kpi.importers import xlsx
+
+    data = write_workbook(sample_document())
+    broken = load_workbook(BytesIO(data)).worksheets[0].title
+    original = xlsx._Sheet.read
+
+    def read(self):
+        if self.ws.title == broken:
+            raise ValueError("a damaged cell")
+        return original(self)
+
+    monkeypatch.setattr(xlsx._Sheet, "read", read)
+    back = read_workbook(data)
+    first, second, unit = back.tables
+    assert first.indicators == [] and first.errors == [
+        f"工作表“{broken}”的内容无法读取（单元格格式异常），该表未导入，其他工作表照常读取；请检查该工作表，或把内容复制到新的模板中再导入。"]
+    assert "damaged" not in first.errors[0]
+    assert second.project == "就业补助" and second.errors == [] and len(second.indicators) == 2
+    assert unit.scope == UNIT and unit.errors == [] and len(unit.indicators) == 2
+
+
+def test_a_sheet_without_a_target_column_is_an_error_of_that_table():
+    workbook = load_workbook(BytesIO(write_workbook(sample_document())))
+    ws = workbook.worksheets[0]
+    ws["D8"] = "备注"  # the 指标值 header renamed
+    back = read_workbook(_save(workbook))
+    first, second, _ = back.tables
+    assert first.indicators == [] and first.errors == [f"{first.label}第 8 行：表头缺少“指标值”列，该表的指标无法读取。"]
+    assert second.errors == [] and len(second.indicators) == 2
+
+
+def test_a_blank_first_level1_in_a_sheet_is_inferred_by_finalize():
+    from kpi.importers.checks import finalize
+
+    workbook = load_workbook(BytesIO(write_workbook(sample_document())))
+    ws = workbook.worksheets[0]
+    ws["A9"] = None  # the first 一级 cell: nothing above it
+    back = finalize(read_workbook(_save(workbook)))
+    first = back.tables[0].indicators[0]
+    assert (first.level1, first.level2) == ("产出指标", "数量指标")
+    assert any("一级指标为空，已按二级指标“数量指标”推断为“产出指标”" in w for w in back.tables[0].warnings)
+    assert back.tables[0].errors == []
+
+
+def test_unit_and_nature_columns_are_read():
+    workbook = load_workbook(BytesIO(write_workbook(sample_document())))
+    ws = workbook.worksheets[0]
+    ws["J8"], ws["K8"] = "计量单位", "指标性质"
+    ws["D9"], ws["J9"], ws["K9"] = "6", "万人次", "正向"
+    from kpi.importers.checks import finalize
+
+    back = finalize(read_workbook(_save(workbook)))
+    first = back.tables[0].indicators[0]
+    assert (first.target, first.target_published, first.unit, first.direction) == ("≥6", "6", "万人次", "正向")
