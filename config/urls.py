@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from config.health import healthz
 from kpi.scorecards import views as scorecard_views
 
 admin.site.site_header = "绩效 Jixiao 管理后台"
@@ -26,6 +27,7 @@ urlpatterns = [
     path("", include("kpi.monitoring.urls")),
     path("", include("kpi.selfeval.urls")),
     path("", include("kpi.importers.urls")),
+    path("healthz", healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

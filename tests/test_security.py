@@ -20,7 +20,9 @@ from budgets.services import membership_grant
 from tests.factories import UnitFactory, UserFactory
 
 REPO = Path(__file__).resolve().parents[1]
-PUBLIC = {"login", "logout"}  # the only pages an anonymous visitor may open
+# The only pages an anonymous visitor may open; /healthz (for load balancers) says "ok" or which part is
+# down, nothing else (tests/test_production_server.py).
+PUBLIC = {"login", "logout", "healthz"}
 PASSWORD = "pw-for-tests-123"  # UserFactory's
 
 

@@ -38,7 +38,8 @@ def test_urls_switch_to_postgresql_and_redis(tmp_path):
     assert settings["engine"] == "django.db.backends.postgresql"
     assert settings["name"] == "jixiao"
     assert settings["broker"] == "redis://cache.internal:6379/0"
-    assert settings["options"] is None
+    # no filesystem folders; a visibility timeout beyond the longest task (a killed worker's message comes back)
+    assert settings["options"] == {"visibility_timeout": 35 * 60}
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
