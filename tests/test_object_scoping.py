@@ -55,6 +55,7 @@ def world():
         "reports:execution": [table.pk],
         "reports:evidence-upload": [table.pk, indicators[1].pk],
         "reports:review": [actual.report_id],
+        "reports:withdraw": [actual.report_id],
         "reports:evidence": [evidence.pk],
         "yearclose:unit-year": [unit.pk, 2026],
         "goals:lead": [project.pk],

@@ -198,6 +198,22 @@ def get_cases(w: World) -> dict[str, list[str]]:
         "importers:export": urls("importers:export", *tables),
         "importers:actuals": urls("importers:actuals"),
         "importers:actuals-template": urls("importers:actuals-template", queries=("", "?kind=execution", "?kind=x")),
+        "importers:actuals-filled-template": urls("importers:actuals-filled-template", queries=(
+            "", f"?template-unit={unit}&template-year=2026&template-kind=actuals&template-format=xlsx",
+            f"?template-unit={unit}&template-year=2026&template-kind=actuals&template-format=csv"
+            "&template-as_of=2026-07-31",
+            f"?template-unit={unit}&template-year=2026&template-kind=execution&template-format=xlsx",
+            f"?template-unit={w.other_unit.pk}&template-year=2026&template-kind=actuals&template-format=csv",
+            "?template-unit=x&template-year=99999&template-kind=x&template-format=x",
+        )),
+        "reports:withdraw": urls("reports:withdraw", w.submitted.pk),
+        "reviews:queue": urls("reviews:queue"),
+        "reminders:overdue": urls("reminders:overdue", queries=(
+            "", "?month=2026-07", "?month=2025-12", "?month=x", f"?unit={unit}", f"?unit={w.other_unit.pk}", "?unit=x",
+        )),
+        "monitoring:home": urls("monitoring:home", queries=("", "?year=2026&month=7", "?year=2025", "?month=13",
+                                                            "?year=x")),
+        "healthz": urls("healthz"),
         "login": urls("login", queries=("", "?next=/scorecards/")),
         "logout": urls("logout"),
     }

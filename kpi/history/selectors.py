@@ -1,4 +1,10 @@
-"""Reads for the 变更记录 page: a project's history merged from every kind of record that concerns it."""
+"""Reads for the 变更记录 page: a project's history merged from every kind of record that concerns it.
+
+Every line shows something: a modification lists the fields whose shown value changed (a save that changed
+nothing a person can see is left out), a correction what it changed against the row it replaces (one that
+re-records the same figures is left out: the new report's own line says it was recorded), a created or
+deleted record its summary fields. Evidence files appear as uploaded (上传) and removed (删除).
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,16 +16,18 @@ from django.utils import timezone
 
 from budgets.models import BudgetExecution, Project, Role, UnitMembership
 from kpi.formatting import person_name, plain_decimal
-from kpi.models import Actual, GoalTable, Indicator, Report
+from kpi.models import Actual, Evidence, GoalTable, Indicator, Report
 
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One changed field: `old` is None for a created or deleted record (its value is shown alone)."""
+    """One changed field: `old` is None for a created or deleted record (its value is shown alone).
+    `is_target`: the values are 指标值, shown as a person writes them (`{% target_shown %}`)."""
 
     label: str
     old: str | None
     new: str
+    is_target: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,8 @@ class HistoryLine:
 
 
 CHANGE_TYPES = {"+": "新增", "~": "修改", "-": "删除"}
+# What a change is called where the generic word reads wrong: evidence files are uploaded, not “added”.
+_CHANGE_TYPES_OF = {"evidence": {"+": "上传", "-": "删除"}}
 NOBODY = "系统"
 # Fields shown for a created (or deleted) record, per source; a modification shows every changed field.
 _SUMMARY_FIELDS = {
@@ -43,19 +53,26 @@ _SUMMARY_FIELDS = {
     "indicator": ("target_raw", "weight", "rule"),
     "report": ("status",),
     "actual": ("value", "met", "grade", "points", "deviation_reason"),
-    "execution": ("executed",),
+    "execution": ("executed", "fiscal", "carryover", "fiscal_superior", "fiscal_local", "other"),
     "membership": ("user", "role"),
+    "evidence": ("original_name", "size"),
 }
-# Fields a correction (a new row that `replaces` an older one) is compared on, against the row it replaces.
+# Fields a correction (a new row that `replaces` an older one) is compared on, against the row it replaces:
+# everything a person enters.
 _CORRECTION_FIELDS = {
-    "actual": ("value", "met", "grade", "points", "forecast", "likelihood", "deviation_category", "deviation_reason"),
-    "execution": ("executed",),
+    "actual": ("value", "met", "grade", "points", "forecast", "likelihood", "deviation_category", "deviation_reason",
+               "needs_rectification", "rectification_measures"),
+    "execution": ("executed", "fiscal", "carryover", "fiscal_superior", "fiscal_local", "other"),
 }
+# Labels where the field's own reads wrong beside the value shown (a size shown in KB, not in bytes).
+_LABELS = {("evidence", "size"): "文件大小"}
+# Fields never shown: storage details no person reads (a file's random stored name, its checksum).
+_HIDDEN_FIELDS = {"evidence": {"file", "sha256"}}
 
 
 def project_history(*, project: Project) -> list[HistoryLine]:
-    """变更记录: the history of the project, its goal table, indicators, reports, actuals and budget
-    execution, and of the role assignments of its unit, merged newest first.
+    """变更记录: the history of the project, its goal table, indicators, reports, actuals, evidence files and
+    budget execution, and of the role assignments of its unit, merged newest first.
 
     A fixed number of queries whatever the number of records: one per kind of record, one per kind of
     object the changed fields point to (users, indicators, …).
@@ -68,6 +85,7 @@ def project_history(*, project: Project) -> list[HistoryLine]:
         "indicator": Indicator.history.filter(table_id__in=tables),
         "report": Report.history.filter(table_id__in=tables),
         "actual": Actual.history.filter(indicator_id__in=indicators),
+        "evidence": Evidence.history.filter(indicator_id__in=indicators),
         "execution": BudgetExecution.history.filter(project_id=project.pk),
         "membership": UnitMembership.history.filter(unit_id=project.unit_id),
     }
@@ -87,26 +105,28 @@ def project_history(*, project: Project) -> list[HistoryLine]:
     labels = _related_labels(pending)
     lines = []
     for record, source, raw in pending:
-        changes = tuple(
-            FieldChange(
-                label=str(record._meta.get_field(name).verbose_name),
-                old=None if old is _ALONE else _display(record, name, old, labels),
-                new=_display(record, name, new, labels),
-            )
-            for name, old, new in raw
-        )
+        changes = []
+        for name, old, new in raw:
+            shown_new = _display(record, name, new, labels, indicator_names)
+            shown_old = None if old is _ALONE else _display(record, name, old, labels, indicator_names)
+            if shown_old == shown_new:
+                continue  # not a change anyone can see (e.g. a time within the same minute)
+            label = _LABELS.get((source, name)) or str(record._meta.get_field(name).verbose_name)
+            changes.append(FieldChange(label=label, old=shown_old,
+                                       new=shown_new, is_target=name == "target_raw"))
         reason = record.history_change_reason or ""
-        if record.history_type == "~" and not changes and not reason:
-            continue  # saved without changing anything
+        if not changes and not reason and record.history_type != "-":
+            continue  # saved without changing anything shown, or a correction re-recording the same figures
         lines.append(
             (
                 (record.history_date, record.history_id),
                 HistoryLine(
                     when=record.history_date,
-                    who=person_name(record.history_user) if record.history_user else NOBODY,
+                    who=_who(source, record, labels),
                     subject=_subject(source, record, indicator_names, labels),
-                    change=CHANGE_TYPES.get(record.history_type, record.history_type),
-                    changes=changes,
+                    change=_CHANGE_TYPES_OF.get(source, CHANGE_TYPES).get(
+                        record.history_type, CHANGE_TYPES.get(record.history_type, record.history_type)),
+                    changes=tuple(changes),
                     reason=reason,
                 ),
             )
@@ -116,6 +136,16 @@ def project_history(*, project: Project) -> list[HistoryLine]:
 
 
 _ALONE = object()  # marks a value shown without an old one
+
+
+def _who(source: str, record, labels: dict) -> str:
+    """Who made the change: the history's user; for an evidence upload made outside a request, its uploader."""
+    if record.history_user:
+        return person_name(record.history_user)
+    if source == "evidence" and record.history_type == "+" and record.uploaded_by_id:
+        user_model = record._meta.get_field("uploaded_by").related_model
+        return labels.get((user_model, record.uploaded_by_id), NOBODY)
+    return NOBODY
 
 
 def _group_by_object(queryset) -> dict[int, list]:
@@ -128,8 +158,9 @@ def _group_by_object(queryset) -> dict[int, list]:
 def _raw_changes(source: str, record, previous, objects: dict[int, list]) -> list[tuple]:
     """(field, old, new) of a record: against the previous record of the object, or for a correction
     against the row it replaces as it stood then, or the summary fields of a created or deleted record."""
+    hidden = _HIDDEN_FIELDS.get(source, ())
     if record.history_type == "~" and previous is not None:
-        return _in_field_order(record, record.diff_against(previous))
+        return [c for c in _in_field_order(record, record.diff_against(previous)) if c[0] not in hidden]
     if record.history_type == "+" and getattr(record, "replaces_id", None) and source in _CORRECTION_FIELDS:
         replaced = [r for r in objects.get(record.replaces_id, ()) if (r.history_date, r.history_id) <= (
             record.history_date, record.history_id)]
@@ -155,6 +186,8 @@ def _related_labels(pending) -> dict[tuple, str]:
         values = [(name, value) for name, old, new in raw for value in (old, new)]
         if source == "membership":
             values.append(("user", record.user_id))  # named in the subject
+        if source == "evidence":
+            values.append(("uploaded_by", record.uploaded_by_id))  # who uploaded it, when no one was recorded
         for name, value in values:
             field = record._meta.get_field(name)
             if field.is_relation and field.many_to_one and value is not None and value is not _ALONE:
@@ -181,11 +214,16 @@ def _object_label(obj) -> str:
     return str(obj)  # units, projects, policies: no further queries
 
 
-def _display(record, name: str, value, labels: dict) -> str:
-    """A field value as a person reads it: choice labels, names for foreign keys, local times."""
+def _display(record, name: str, value, labels: dict, indicator_names: dict) -> str:
+    """A field value as a person reads it: choice labels, names for foreign keys and for the indicators a
+    return is about, local times, file sizes."""
     field = record._meta.get_field(name)
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return "—"
+    if name == "review_indicators" and isinstance(value, (list, tuple)):
+        return "、".join(f"“{indicator_names.get(_as_int(pk), f'#{pk}')}”" for pk in value)
+    if name == "size" and record._meta.object_name == "HistoricalEvidence":
+        return _file_size(value)
     if field.is_relation and field.many_to_one:
         return labels.get((field.related_model, value), f"#{value}（已删除）")
     if field.choices:
@@ -204,6 +242,21 @@ def _display(record, name: str, value, labels: dict) -> str:
     return text if len(text) <= 200 else text[:200] + "…"
 
 
+def _as_int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
 def _subject(source: str, record, indicator_names: dict, labels: dict) -> str:
     """What the record is about, in Chinese."""
     if source == "project":
@@ -219,6 +272,8 @@ def _subject(source: str, record, indicator_names: dict, labels: dict) -> str:
         name = indicator_names.get(record.indicator_id, f"#{record.indicator_id}")
         kind = "（更正）" if record.replaces_id and record.history_type == "+" else ""
         return f"实际完成值{kind} · 指标“{name}” 截至 {record.as_of:%Y-%m-%d}"
+    if source == "evidence":
+        return f"佐证资料 · 指标“{indicator_names.get(record.indicator_id, f'#{record.indicator_id}')}”"
     if source == "execution":
         kind = "（更正）" if record.replaces_id and record.history_type == "+" else ""
         return f"预算执行{kind} 截至 {record.as_of:%Y-%m-%d}"

@@ -1,9 +1,16 @@
-"""Bulk import of actuals (实际完成值) or budget execution (预算执行) from a CSV or Excel file.
+"""Bulk import of actuals (实际完成值) or budget execution (预算执行) from a CSV or Excel file, and the
+templates to fill in for it.
 
-Every row is recorded through `actual_record` / `execution_report`, exactly as if it had been typed in
-the report page, so the same checks apply. The import is all or nothing: every row is checked (and
-tried, inside one transaction) first, and one bad row refuses the whole file with every error listed
-by its row number; nothing is written then.
+Every row of actuals is read and checked exactly as the report page reads and checks what a person types
+(`kpi.entries.read_quantity` and `check_entry`, the functions of `kpi.reports.forms.IndicatorEntryForm`), then
+recorded through `actual_record`; execution rows go through `execution_report` / `budget_adjust`, with
+their split by source when the file gives it. The import is all or nothing: every row is checked (and
+tried, inside one transaction) first, and one bad row refuses the whole file with every error listed by
+its row number and column; nothing is written then.
+
+A row whose value columns are all blank says nothing and is skipped (a filled template lists every
+indicator; the ones not reported this time stay blank). An optional column left blank keeps what is
+recorded for that indicator and date, as the report page keeps what it shows.
 
 Re-importing a file changes nothing: a row equal to what already stands for that indicator and date
 is counted as unchanged; a different value becomes a correction that names the actual it replaces.
@@ -17,27 +24,75 @@ import re
 import unicodedata
 import zipfile
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
-from budgets.models import BudgetExecution, Project, Unit
+from budgets.models import PROJECT_SOURCES, BudgetExecution, Project, Unit
 from budgets.services import ensure_year_open
 from kpi import scoring
+from kpi.entries import EntryError, check_entry, read_quantity
 from kpi.formatting import plain_decimal
 from kpi.models import Actual, GoalTable, Indicator, Report
 from kpi.reports.services import actual_record, budget_adjust, execution_report, report_approve, report_submit
-from kpi.targets import Kind
+from kpi.spreadsheets import (
+    BOLD,
+    LABEL_FILL,
+    TEXT_FORMAT,
+    WRAP_ONLY,
+    csv_safe,
+    display_width,
+    formula_like,
+    put,
+    sheet_title,
+)
+from kpi.targets import Kind, target_text
 
-# The header rows of the two kinds of file (the downloadable templates write exactly these).
-ACTUALS_COLUMNS = ("项目名称", "三级指标", "截至日期", "实际完成值", "等级", "得分", "偏差原因")
-EXECUTION_COLUMNS = ("项目名称", "截至日期", "全年预算数", "执行数")
-# 等级/得分 only matter for graded indicators and 偏差原因 is optional, so a file may leave those columns out.
+# --- the columns ----------------------------------------------------------------------------------
+
+GRADES = tuple(g.value for g in scoring.Grade)
+DEVIATION_CATEGORIES = tuple(Actual.DeviationCategory.values)
+LIKELIHOODS = tuple(Actual.Likelihood.values)
+
+# The header rows of the two kinds of file (the downloadable templates write these).
+ACTUALS_COLUMNS = ("项目名称", "三级指标", "截至日期", "实际完成值", "等级", "得分", "偏差原因类别", "偏差原因",
+                   "完成目标可能性", "全年预计完成值", "是否需要整改", "整改措施")
+# 等级/得分 only matter for graded indicators and the monitoring columns are optional, so a file may leave
+# those columns out.
 ACTUALS_REQUIRED = ("项目名称", "三级指标", "截至日期", "实际完成值")
+ACTUALS_VALUES = ACTUALS_COLUMNS[3:]  # what a row reports; a row with all of them blank is skipped
+# Columns of the filled template that are there for the person filling it in; the import ignores them.
+REFERENCE_COLUMNS = ("计量单位", "指标值", "填写说明")
+ACTUALS_TEMPLATE_COLUMNS = ("项目名称", "三级指标", *REFERENCE_COLUMNS, *ACTUALS_COLUMNS[2:])
+
+# The field of `actual_record` (and of the report page's form) each column fills.
+FIELD_COLUMNS = {
+    "value": "实际完成值", "met": "实际完成值", "grade": "等级", "points": "得分", "forecast": "全年预计完成值",
+    "likelihood": "完成目标可能性", "deviation_category": "偏差原因类别", "deviation_reason": "偏差原因",
+    "needs_rectification": "是否需要整改", "rectification_measures": "整改措施",
+}
+# Left blank in a row, these keep what is recorded (the report page shows them and keeps them unless changed).
+OPTIONAL_FIELDS = ("forecast", "likelihood", "deviation_category", "deviation_reason", "needs_rectification",
+                   "rectification_measures")
+COMPARED_FIELDS = ("value", "met", "grade", "points", *OPTIONAL_FIELDS)
+TEXT_MAX = 2000  # 偏差原因, 整改措施: as long as the report page takes
+
+# Budget execution (万元). A project's figures per funds source are optional columns: 执行数 per source
+# (they add up to 执行数) and 全年预算数 per source (they add up to 全年预算数).
+SOURCE_EXECUTED = {source: f"{label}执行数" for source, label in PROJECT_SOURCES}
+SOURCE_BUDGET = {source: f"{label}全年预算数" for source, label in PROJECT_SOURCES}
+EXECUTION_COLUMNS = ("项目名称", "截至日期", "全年预算数", "执行数", *SOURCE_BUDGET.values(), *SOURCE_EXECUTED.values())
 EXECUTION_REQUIRED = ("项目名称", "截至日期", "执行数")
+EXECUTION_VALUES = EXECUTION_COLUMNS[2:]
+EXECUTION_REFERENCE_COLUMNS = ("年初预算数", "当前全年预算数")
+EXECUTION_TEMPLATE_COLUMNS = ("项目名称", *EXECUTION_REFERENCE_COLUMNS, *EXECUTION_COLUMNS[1:])
+
+# What the 项目名称 column says for the unit's own 部门整体绩效目标表 (unless a project has that name).
+UNIT_TABLE_NAME = "部门整体"
+UNIT_TABLE_NAMES = ("部门整体", "部门整体绩效目标表", "部门整体绩效")
 
 TRUE_WORDS = {"是", "达成", "Y", "YES", "TRUE"}
 FALSE_WORDS = {"否", "未达成", "N", "NO", "FALSE"}
@@ -46,7 +101,7 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 is 1900-01-01 (Excel counts a 2
 
 
 class ActualsImportError(Exception):
-    """The file was refused; `errors` lists every problem, one line each (``第 5 行：……``), in Chinese."""
+    """The file was refused; `errors` lists every problem, one line each (``第 5 行（偏差原因）：……``), in Chinese."""
 
     def __init__(self, errors: list[str]):
         super().__init__("\n".join(errors))
@@ -55,22 +110,25 @@ class ActualsImportError(Exception):
 
 @dataclass
 class ActualsImportResult:
-    """What an import did, for the one-line summary."""
+    """What an import did, for the one-line summary; `notes` says how typed numbers were read."""
 
     execution: bool = False
     approve: bool = False
     rows: int = 0
     recorded: int = 0
     unchanged: int = 0
+    skipped: int = 0
     reports_approved: int = 0
     budgets_adjusted: int = 0
+    notes: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
+        skipped = f"，未填写而跳过 {self.skipped} 行" if self.skipped else ""
         if self.execution:
-            return (f"读取 {self.rows} 行：记录执行数 {self.recorded} 条，未变化 {self.unchanged} 条，"
+            return (f"读取 {self.rows} 行：记录执行数 {self.recorded} 条，未变化 {self.unchanged} 条{skipped}，"
                     f"调整全年预算数 {self.budgets_adjusted} 个项目。")
-        text = (f"读取 {self.rows} 行：记录实际完成值 {self.recorded} 条，未变化 {self.unchanged} 条，"
+        text = (f"读取 {self.rows} 行：记录实际完成值 {self.recorded} 条，未变化 {self.unchanged} 条{skipped}，"
                 f"审核通过填报 {self.reports_approved} 份。")
         if not self.approve and self.recorded:
             text = text[:-1] + "（新记录为草稿，提交并审核后才计入正式得分）。"
@@ -128,50 +186,46 @@ class _ActualRow:
     number: int
     indicator: Indicator
     as_of: dt.date
-    value: Decimal | None = None
-    met: bool | None = None
-    grade: str = ""
-    points: Decimal | None = None
-    deviation_reason: str = ""
+    given: dict  # the fields of actual_record the row fills (a blank optional cell is not given)
 
-    def same_as(self, actual: Actual) -> bool:
-        """The row says what the standing actual says (a blank 偏差原因 keeps the recorded one)."""
-        return (
-            actual.value == self.value and actual.met == self.met and actual.grade == self.grade
-            and actual.points == self.points
-            and (not self.deviation_reason or self.deviation_reason == actual.deviation_reason)
-        )
+    def values(self, previous: Actual | None) -> dict:
+        """actual_record's arguments: what the row gives, and for a blank optional cell what is recorded."""
+        values = {"value": None, "met": None, "grade": "", "points": None, "forecast": None, "likelihood": "",
+                  "deviation_category": "", "deviation_reason": "", "needs_rectification": None,
+                  "rectification_measures": ""}
+        if previous is not None:
+            values.update({name: getattr(previous, name) for name in OPTIONAL_FIELDS})
+        values.update(self.given)
+        return values
 
 
 def _import_actuals(rows, *, projects, year, approve, user) -> ActualsImportResult:
     errors = _Errors()
+    result = ActualsImportResult(execution=False, approve=approve, rows=len(rows))
     parsed: list[_ActualRow] = []
     seen: dict[tuple[int, dt.date], int] = {}
     for number, cells in rows:
+        if all(_blank(cells.get(c)) for c in ACTUALS_VALUES):
+            result.skipped += 1
+            continue
         row_errors = len(errors)
-        table, indicator = None, None
-        project = projects.find(cells.get("项目名称"), number=number, errors=errors)
-        if project is not None:
-            table = projects.table_of(project)
-            if table is None:
-                errors.add(number, f"项目“{project.name}”还没有绩效目标表，不能填报实际完成值。")
+        indicator = None
+        table = projects.table_for(cells.get("项目名称"), number=number, errors=errors)
         if table is not None:
-            indicator = projects.indicator(table, cells.get("三级指标"), project=project, number=number, errors=errors)
+            indicator = projects.indicator(table, cells.get("三级指标"), number=number, errors=errors)
         as_of = _date_in_year(cells.get("截至日期"), year=year, number=number, errors=errors)
-        row = _ActualRow(number=number, indicator=indicator, as_of=as_of) if indicator else None
-        if row is not None:
-            _read_actual_values(row, cells, errors=errors)
-        if row is None or as_of is None or len(errors) > row_errors:
+        given = _read_actual_values(indicator, cells, number=number, errors=errors,
+                                    notes=result.notes) if indicator else None
+        if indicator is None or as_of is None or given is None or len(errors) > row_errors:
             continue
         key = (indicator.pk, as_of)
         if key in seen:
             errors.add(number, f"与第 {seen[key]} 行是同一指标“{indicator.name}”、同一截至日期 {as_of:%Y-%m-%d}，"
-                               "同一指标同一日期只能填一行。")
+                               "同一指标同一日期只能填一行。", column="三级指标")
             continue
         seen[key] = number
-        parsed.append(row)
+        parsed.append(_ActualRow(number=number, indicator=indicator, as_of=as_of, given=given))
 
-    result = ActualsImportResult(execution=False, approve=approve, rows=len(rows))
     with transaction.atomic():
         table_ids = sorted({row.indicator.table_id for row in parsed})
         # Serialise with the report page, which locks the table while it saves.
@@ -180,16 +234,16 @@ def _import_actuals(rows, *, projects, year, approve, user) -> ActualsImportResu
         touched: set[int] = set()
         for row in parsed:
             previous = standing.get((row.indicator.pk, row.as_of))
-            if previous is not None and row.same_as(previous):
+            values = row.values(previous)
+            if not _entry_checked(row, values, errors=errors):
+                continue
+            if previous is not None and all(getattr(previous, name) == values[name] for name in COMPARED_FIELDS):
                 result.unchanged += 1
                 if previous.report.status in Report.OPEN:
                     touched.add(previous.report_id)
                 continue
             try:
-                actual = actual_record(
-                    indicator=row.indicator, as_of=row.as_of, value=row.value, met=row.met, grade=row.grade,
-                    points=row.points, deviation_reason=row.deviation_reason, replaces=previous, user=user,
-                )
+                actual = actual_record(indicator=row.indicator, as_of=row.as_of, replaces=previous, user=user, **values)
             except ValidationError as error:
                 errors.add(row.number, _messages(error))
                 continue
@@ -201,40 +255,114 @@ def _import_actuals(rows, *, projects, year, approve, user) -> ActualsImportResu
     return result
 
 
-def _read_actual_values(row: _ActualRow, cells: dict, *, errors: _Errors) -> None:
-    """Read 实际完成值 / 等级 / 得分 / 偏差原因 the way the report page asks for this indicator."""
-    indicator, number = row.indicator, row.number
+def _entry_checked(row: _ActualRow, values: dict, *, errors: _Errors) -> bool:
+    """The report page's rules (kpi.entries.check_entry, as IndicatorEntryForm calls it); False when refused."""
+    indicator = row.indicator
+    check = check_entry(
+        kind=indicator.target_kind, rule=indicator.rule, target=indicator.target,
+        target_value=indicator.target_value, weight=indicator.weight, unit=indicator.unit,
+        cumulative=indicator.accumulation == Indicator.Accumulation.CUMULATIVE, month=row.as_of.month,
+        **values,
+    )
+    for name, message in check.errors.items():
+        errors.add(row.number, message, column=FIELD_COLUMNS.get(name, ""))
+    return check.ok
+
+
+def _read_actual_values(indicator: Indicator, cells: dict, *, number: int, errors: _Errors,
+                        notes: list[str]) -> dict | None:
+    """The fields a row gives for this indicator, read the way the report page asks for them; None when a
+    cell cannot be read (the errors say why)."""
+    before = len(errors)
+    given: dict = {}
     raw_value, raw_grade, raw_points = cells.get("实际完成值"), cells.get("等级"), cells.get("得分")
-    row.deviation_reason = _text(cells.get("偏差原因"))
     mode = indicator.entry_mode
     if mode == "grade":
         # 实际完成值 of a graded indicator is descriptive at most: the grade and its points are what count.
         grade = _text(raw_grade)
         if not grade or _blank(raw_points):
-            errors.add(number, f"指标“{indicator.name}”按评判等级赋分：请填写等级（"
-                               + " / ".join(g.value for g in scoring.Grade) + "）和得分。")
-            return
-        if grade not in scoring.Grade._value2member_map_:
-            errors.add(number, f"等级“{grade}”无法识别，应为以下之一：" + " / ".join(g.value for g in scoring.Grade) + "。")
+            errors.add(number, f"指标“{indicator.name}”按评判等级赋分：请填写等级（" + " / ".join(GRADES) + "）和得分。",
+                       column="等级" if not grade else "得分")
+            return None
+        if grade not in GRADES:
+            errors.add(number, f"等级“{grade}”无法识别，应为以下之一：" + " / ".join(GRADES) + "。", column="等级")
         else:
-            row.grade = grade
-        row.points = _number(raw_points, label="得分", unit="", number=number, errors=errors)
-        return
-    if not _blank(raw_grade) or not _blank(raw_points):
-        errors.add(number, f"指标“{indicator.name}”不按评判等级赋分，等级和得分应留空。")
-        return
-    if _blank(raw_value):
-        errors.add(number, "实际完成值为空。")
-        return
-    if mode == "met":
-        row.met = _yes_no(raw_value, indicator=indicator, number=number, errors=errors)
-        return
-    word = _key(_text(raw_value)).upper()
-    if word in TRUE_WORDS or word in FALSE_WORDS:
-        errors.add(number, f"指标“{indicator.name}”的赋分规则是“{indicator.rule}”，实际完成值应填数字"
-                           f"{_unit_hint(indicator.unit)}，不能填“{_text(raw_value)}”。")
-        return
-    row.value = _number(raw_value, label="实际完成值", unit=indicator.unit, number=number, errors=errors)
+            given["grade"] = grade
+        given["points"] = _points(raw_points, number=number, errors=errors)
+    else:
+        for column, raw in (("等级", raw_grade), ("得分", raw_points)):
+            if not _blank(raw):
+                errors.add(number, f"指标“{indicator.name}”不按评判等级赋分，{column}应留空。", column=column)
+        if _blank(raw_value):
+            errors.add(number, "实际完成值为空：请填写实际完成值，或把这一行的各列都留空（本次不填报该指标）。",
+                       column="实际完成值")
+        elif mode == "met":
+            given["met"] = _yes_no(raw_value, indicator=indicator, number=number, errors=errors)
+        elif _key(_text(raw_value)).upper() in TRUE_WORDS | FALSE_WORDS:
+            errors.add(number, f"指标“{indicator.name}”的赋分规则是“{indicator.rule}”，实际完成值应填数字"
+                               f"{_unit_hint(indicator.unit)}，不能填“{_text(raw_value)}”。", column="实际完成值")
+        else:
+            given["value"] = _quantity(raw_value, unit=indicator.unit, column="实际完成值", number=number,
+                                       errors=errors, notes=notes)
+    raw_forecast = cells.get("全年预计完成值")
+    if not _blank(raw_forecast):
+        if mode != "number":
+            errors.add(number, f"指标“{indicator.name}”不按数值填报，全年预计完成值应留空。", column="全年预计完成值")
+        else:
+            given["forecast"] = _quantity(raw_forecast, unit=indicator.unit, column="全年预计完成值", number=number,
+                                          errors=errors, notes=notes)
+    for name, column, choices in (("deviation_category", "偏差原因类别", DEVIATION_CATEGORIES),
+                                  ("likelihood", "完成目标可能性", LIKELIHOODS)):
+        text = _key(_text(cells.get(column)))
+        if not text:
+            continue
+        if text in choices:
+            given[name] = text
+        else:
+            errors.add(number, f"“{_text(cells.get(column))}”无法识别，应为以下之一：{' / '.join(choices)}。",
+                       column=column)
+    for name, column in (("deviation_reason", "偏差原因"), ("rectification_measures", "整改措施")):
+        text = _text(cells.get(column))
+        if not text:
+            continue
+        if len(text) > TEXT_MAX:
+            errors.add(number, f"{column}过长（{len(text)} 字），最多 {TEXT_MAX} 字。", column=column)
+        else:
+            given[name] = text
+    raw_rectify = cells.get("是否需要整改")
+    if not _blank(raw_rectify):
+        word = raw_rectify if isinstance(raw_rectify, bool) else _key(_text(raw_rectify)).upper()
+        if word is True or word in {"是", "Y", "YES", "TRUE", "需要"}:
+            given["needs_rectification"] = True
+        elif word is False or word in {"否", "N", "NO", "FALSE", "不需要"}:
+            given["needs_rectification"] = False
+        else:
+            errors.add(number, f"“{_text(raw_rectify)}”无法识别，应填 是 或 否。", column="是否需要整改")
+    return given if len(errors) == before else None
+
+
+def _quantity(cell, *, unit: str, column: str, number: int, errors: _Errors, notes: list[str]) -> Decimal | None:
+    """A number in the indicator's unit, read as the report page reads it (kpi.entries.read_quantity)."""
+    try:
+        reading = read_quantity(_text(cell), unit, label=column)
+    except EntryError as error:
+        errors.add(number, error.message, column=column)
+        return None
+    if reading.note:
+        notes.append(f"第 {number} 行（{column}）：{reading.note}")
+    return reading.value
+
+
+def _points(cell, *, number: int, errors: _Errors) -> Decimal | None:
+    """得分, as the report page takes it: a number, not negative, at most 2 decimal places."""
+    points = _number(cell, label="得分", unit="", number=number, errors=errors, column="得分")
+    if points is None:
+        return None
+    if points < 0:
+        errors.add(number, "得分不能为负数。", column="得分")
+    elif points != points.quantize(Decimal("0.01")):
+        errors.add(number, "得分最多 2 位小数。", column="得分")
+    return points
 
 
 def _standing_actuals(rows: list[_ActualRow]) -> dict[tuple[int, dt.date], Actual]:
@@ -270,37 +398,45 @@ class _ExecutionRow:
     as_of: dt.date
     executed: Decimal
     budget: Decimal | None
+    executed_by_source: dict[str, Decimal | None] | None  # None: the row gives no split
+    budget_by_source: dict[str, Decimal | None] | None
 
 
 def _import_execution(rows, *, projects, year, filename, user) -> ActualsImportResult:
     errors = _Errors()
+    result = ActualsImportResult(execution=True, rows=len(rows))
     parsed: list[_ExecutionRow] = []
     seen: dict[tuple[int, dt.date], int] = {}
     for number, cells in rows:
+        if all(_blank(cells.get(c)) for c in EXECUTION_VALUES):
+            result.skipped += 1
+            continue
         row_errors = len(errors)
         project = projects.find(cells.get("项目名称"), number=number, errors=errors)
         as_of = _date_in_year(cells.get("截至日期"), year=year, number=number, errors=errors)
         executed = None
         if _blank(cells.get("执行数")):
-            errors.add(number, "执行数为空。")
+            errors.add(number, "执行数为空。", column="执行数")
         else:
-            executed = _number(cells.get("执行数"), label="执行数", unit="万元", number=number, errors=errors)
+            executed = _money(cells.get("执行数"), column="执行数", number=number, errors=errors)
         budget = None
         if not _blank(cells.get("全年预算数")):
-            budget = _number(cells.get("全年预算数"), label="全年预算数", unit="万元", number=number, errors=errors)
-        for label, amount in (("执行数", executed), ("全年预算数", budget)):
-            if amount is not None and amount < 0:
-                errors.add(number, f"{label}不能为负数：{amount}。")
+            budget = _money(cells.get("全年预算数"), column="全年预算数", number=number, errors=errors)
+        executed_by_source = _by_source(cells, SOURCE_EXECUTED, number=number, errors=errors)
+        budget_by_source = _by_source(cells, SOURCE_BUDGET, number=number, errors=errors)
+        if budget is None and budget_by_source is not None:
+            budget = sum((v or Decimal(0) for v in budget_by_source.values()), Decimal(0))
         if len(errors) > row_errors:
             continue
         key = (project.pk, as_of)
         if key in seen:
-            errors.add(number, f"与第 {seen[key]} 行是同一项目“{project.name}”、同一截至日期 {as_of:%Y-%m-%d}。")
+            errors.add(number, f"与第 {seen[key]} 行是同一项目“{project.name}”、同一截至日期 {as_of:%Y-%m-%d}。",
+                       column="截至日期")
             continue
         seen[key] = number
-        parsed.append(_ExecutionRow(number=number, project=project, as_of=as_of, executed=executed, budget=budget))
+        parsed.append(_ExecutionRow(number=number, project=project, as_of=as_of, executed=executed, budget=budget,
+                                    executed_by_source=executed_by_source, budget_by_source=budget_by_source))
 
-    result = ActualsImportResult(execution=True, rows=len(rows))
     with transaction.atomic():
         # A project's 全年预算数 is one figure: the latest-dated row that gives one says what it is now.
         budgets: dict[int, _ExecutionRow] = {}
@@ -308,10 +444,14 @@ def _import_execution(rows, *, projects, year, filename, user) -> ActualsImportR
             if row.budget is not None:
                 budgets[row.project.pk] = row
         for row in budgets.values():
-            if row.budget == row.project.full_year_budget:
+            project = row.project
+            split_same = row.budget_by_source is None or all(
+                getattr(project, f"{source}_adjusted") == value for source, value in row.budget_by_source.items()
+            )
+            if row.budget == project.full_year_budget and split_same:
                 continue
             try:
-                budget_adjust(project=row.project, adjusted=row.budget,
+                budget_adjust(project=project, adjusted=row.budget, by_source=row.budget_by_source,
                               reason=f"按预算执行导入文件“{filename}”调整", user=user)
             except ValidationError as error:
                 errors.add(row.number, _messages(error, model=Project))
@@ -320,17 +460,43 @@ def _import_execution(rows, *, projects, year, filename, user) -> ActualsImportR
         standing = _standing_executions(parsed)
         for row in parsed:
             previous = standing.get((row.project.pk, row.as_of))
-            if previous is not None and previous.executed == row.executed:
+            if previous is not None and previous.executed == row.executed and (
+                row.executed_by_source is None
+                or all(getattr(previous, source) == value for source, value in row.executed_by_source.items())
+            ):
                 result.unchanged += 1
                 continue
             try:
-                execution_report(project=row.project, as_of=row.as_of, executed=row.executed, user=user)
+                execution_report(project=row.project, as_of=row.as_of, executed=row.executed,
+                                 by_source=row.executed_by_source, user=user)
             except ValidationError as error:
                 errors.add(row.number, _messages(error, model=BudgetExecution))
                 continue
             result.recorded += 1
         errors.raise_if_any()
     return result
+
+
+def _money(cell, *, column: str, number: int, errors: _Errors) -> Decimal | None:
+    """An amount in 万元: not negative."""
+    amount = _number(cell, label=column, unit="万元", number=number, errors=errors, column=column)
+    if amount is not None and amount < 0:
+        errors.add(number, f"{column}不能为负数：{plain_decimal(amount)}。", column=column)
+        return None
+    return amount
+
+
+def _by_source(cells: dict, columns: dict[str, str], *, number: int, errors: _Errors) -> dict | None:
+    """The per-source figures of a row ({source field: amount}); None when all are blank, else a blank one
+    is 0 (as the services count it). Whether they add up to the total is the service's to check
+    (budgets.services.sources_checked)."""
+    if all(_blank(cells.get(column)) for column in columns.values()):
+        return None
+    return {
+        source: Decimal(0) if _blank(cells.get(column)) else _money(cells.get(column), column=column, number=number,
+                                                                    errors=errors)
+        for source, column in columns.items()
+    }
 
 
 def _standing_executions(rows: list[_ExecutionRow]) -> dict[tuple[int, dt.date], BudgetExecution]:
@@ -354,59 +520,250 @@ class _Projects:
         self.by_name: dict[str, list[Project]] = defaultdict(list)
         for project in Project.objects.filter(unit=unit, year=year).select_related("unit"):
             self.by_name[_key(project.name)].append(project)
-        self._tables: dict[int, GoalTable] | None = None
+        self._tables: dict[int | None, GoalTable] | None = None
         self._indicators: dict[int, list[Indicator]] = defaultdict(list)
+
+    def _is_unit_table(self, name: str) -> bool:
+        key = _key(name)
+        return key not in self.by_name and key in {_key(n) for n in (
+            *UNIT_TABLE_NAMES, f"{self.unit.name}（部门整体）", f"{self.unit.name}部门整体")}
 
     def find(self, cell, *, number: int, errors: _Errors) -> Project | None:
         name = _text(cell)
         if not name:
-            errors.add(number, "项目名称为空。")
+            errors.add(number, "项目名称为空。", column="项目名称")
             return None
         found = self.by_name.get(_key(name), [])
         if not found:
-            errors.add(number, f"找不到项目“{name}”（{self.unit.name} {self.year} 年度）。")
+            if self._is_unit_table(name):
+                errors.add(number, "部门整体的预算执行请在部门整体绩效目标表的填报页登记；本文件只导入项目的预算执行。",
+                           column="项目名称")
+            else:
+                errors.add(number, f"找不到项目“{name}”（{self.unit.name} {self.year} 年度）。", column="项目名称")
             return None
         if len(found) > 1:  # only names that differ in spaces or full-width characters get here
-            errors.add(number, f"项目名称“{name}”对应多个项目，请按系统中的项目名称原样填写。")
+            errors.add(number, f"项目名称“{name}”对应多个项目，请按系统中的项目名称原样填写。", column="项目名称")
             return None
         return found[0]
 
-    def table_of(self, project: Project) -> GoalTable | None:
+    def tables(self) -> dict[int | None, GoalTable]:
+        """The goal tables of the year by project id (None: the unit's 部门整体 table), indicators loaded."""
         if self._tables is None:
-            tables = GoalTable.objects.filter(
-                scope=GoalTable.Scope.PROJECT, project__unit=self.unit, project__year=self.year
-            ).select_related("project")
+            tables = GoalTable.objects.filter(unit=self.unit, year=self.year).select_related("project")
             self._tables = {t.project_id: t for t in tables}
             for indicator in Indicator.objects.filter(table__in=self._tables.values()).order_by("order"):
                 self._indicators[indicator.table_id].append(indicator)
-        return self._tables.get(project.pk)
+        return self._tables
 
-    def indicator(self, table: GoalTable, cell, *, project: Project, number: int, errors: _Errors) -> Indicator | None:
+    def indicators_of(self, table: GoalTable) -> list[Indicator]:
+        self.tables()
+        return self._indicators.get(table.pk, [])
+
+    def table_for(self, cell, *, number: int, errors: _Errors) -> GoalTable | None:
+        """The goal table a row speaks of: its project's, or the unit's own for 部门整体."""
+        name = _text(cell)
+        if name and self._is_unit_table(name):
+            table = self.tables().get(None)
+            if table is None:
+                errors.add(number, f"{self.unit.name} {self.year} 年度没有部门整体绩效目标表。", column="项目名称")
+            return table
+        project = self.find(cell, number=number, errors=errors)
+        if project is None:
+            return None
+        table = self.tables().get(project.pk)
+        if table is None:
+            errors.add(number, f"项目“{project.name}”还没有绩效目标表，不能填报实际完成值。", column="项目名称")
+        return table
+
+    def indicator(self, table: GoalTable, cell, *, number: int, errors: _Errors) -> Indicator | None:
         """By 三级指标; a name used twice in the table may be written with its levels, 二级指标/三级指标."""
         name = _text(cell)
+        label = table_label(table)
         if not name:
-            errors.add(number, "三级指标为空。")
+            errors.add(number, "三级指标为空。", column="三级指标")
             return None
-        wanted = _key(name)
-        indicators = self._indicators.get(table.pk, [])
-        found = [i for i in indicators if _key(i.name) == wanted]
-        if not found and "/" in wanted:
-            found = [i for i in indicators if _key(f"{i.level1}/{i.level2}/{i.name}").endswith("/" + wanted)
-                     or _key(f"{i.level1}/{i.level2}/{i.name}") == wanted]
+        found = indicators_named(self.indicators_of(table), name)
         if not found:
-            errors.add(number, f"项目“{project.name}”的绩效目标表中没有三级指标“{name}”。")
+            errors.add(number, f"{label}的绩效目标表中没有三级指标“{name}”。", column="三级指标")
             return None
         if len(found) > 1:
-            errors.add(number, f"项目“{project.name}”的绩效目标表中有 {len(found)} 个三级指标名为“{name}”，无法确定是哪一个；"
-                               "请写成“二级指标/三级指标”，如“" + f"{found[0].level2}/{found[0].name}”。")
+            errors.add(number, f"{label}的绩效目标表中有 {len(found)} 个三级指标名为“{name}”，无法确定是哪一个；"
+                               "请写成“二级指标/三级指标”，如“" + f"{found[0].level2}/{found[0].name}”。", column="三级指标")
             return None
         return found[0]
+
+
+def table_label(table: GoalTable) -> str:
+    return f"项目“{table.project.name}”" if table.project_id else "部门整体"
+
+
+def indicators_named(indicators: list[Indicator], name: str) -> list[Indicator]:
+    """The indicators a 三级指标 cell names: by name, else by 二级指标/三级指标 or 一级/二级/三级."""
+    wanted = _key(name)
+    found = [i for i in indicators if _key(i.name) == wanted]
+    if not found and "/" in wanted:
+        found = [i for i in indicators if _key(f"{i.level1}/{i.level2}/{i.name}").endswith("/" + wanted)
+                 or _key(f"{i.level1}/{i.level2}/{i.name}") == wanted]
+    return found
+
+
+def indicator_cell(indicator: Indicator, siblings: list[Indicator]) -> str:
+    """What the 三级指标 column says for an indicator so that the import finds exactly it: its name, or with
+    its levels when the name is used twice in the table."""
+    for text in (indicator.name, f"{indicator.level2}/{indicator.name}",
+                 f"{indicator.level1}/{indicator.level2}/{indicator.name}"):
+        if len(indicators_named(siblings, text)) == 1:
+            return text
+    return f"{indicator.level1}/{indicator.level2}/{indicator.name}"
+
+
+# --- the filled templates --------------------------------------------------------------------------
+
+def entry_hint(indicator: Indicator) -> str:
+    """填写说明 of a template row: which columns this indicator's actual goes in, and how."""
+    mode = indicator.entry_mode
+    if mode == "grade":
+        bands = "；".join(f"{grade.value} {scoring.grade_band(grade, indicator.weight).text()}" for grade in scoring.Grade)
+        return f"按评判等级赋分：填“等级”和“得分”（{bands}）"
+    if mode == "met":
+        return "填 是 / 否（达成 / 未达成）"
+    if indicator.unit in ("%", "％"):
+        return "填数字（%），如 96.5"
+    return f"填数字（{indicator.unit}）" if indicator.unit else "填数字"
+
+
+def actuals_template_rows(*, unit: Unit, year: int, as_of: dt.date | None = None) -> list[dict]:
+    """One row per indicator of the unit's goal tables of the year (the 部门整体 table first, then the projects
+    by name; indicators marked 不适用 left out), as the filled template lists them: the columns the import
+    reads, the reference ones (计量单位, 指标值 as a person writes it, 填写说明), and 截至日期 when given."""
+    projects = _Projects(unit=unit, year=year)
+    tables = sorted(projects.tables().values(),
+                    key=lambda t: (t.project_id is not None, t.project.name if t.project_id else ""))
+    unit_name = UNIT_TABLE_NAME if _key(UNIT_TABLE_NAME) not in projects.by_name else f"{unit.name}（部门整体）"
+    rows = []
+    for table in tables:
+        siblings = projects.indicators_of(table)
+        for indicator in siblings:
+            if indicator.not_applicable:
+                continue
+            rows.append({
+                "项目名称": table.project.name if table.project_id else unit_name,
+                "三级指标": indicator_cell(indicator, siblings),
+                "计量单位": indicator.unit,
+                "指标值": target_text(indicator.target_raw),
+                "填写说明": entry_hint(indicator),
+                "截至日期": as_of,
+            })
+    return rows
+
+
+def execution_template_rows(*, unit: Unit, year: int, as_of: dt.date | None = None) -> list[dict]:
+    """One row per project of the unit's year, with its 年初预算数 and 全年预算数 now for reference."""
+    rows = []
+    for project in Project.objects.filter(unit=unit, year=year).order_by("name"):
+        rows.append({"项目名称": project.name, "年初预算数": project.budget_initial,
+                     "当前全年预算数": project.full_year_budget, "截至日期": as_of})
+    return rows
+
+
+TEMPLATE_HELP = {
+    "actuals": (
+        "每个指标一行：请只填写右侧的实际完成值等列，不要修改“项目名称”和“三级指标”。",
+        "“计量单位”“指标值”“填写说明”三列供参考，导入时不读取。",
+        "数值指标按计量单位填写数字（可写“3.1万”，系统会按计量单位换算并提示）；时限指标和直接赋分的指标填 是/否；"
+        "按评判等级赋分的指标填“等级”和“得分”，得分须在该等级的分数区间内。",
+        "比率（%）不能超过 100 或小于 0，数量不能为负数。",
+        "进度偏离目标（红灯、黄灯）时必须填写“偏差原因类别”（" + " / ".join(DEVIATION_CATEGORIES) + "）和“偏差原因”；"
+        "“是否需要整改”填“是”时必须填写“整改措施”。“完成目标可能性”填 " + " / ".join(LIKELIHOODS) + "。",
+        "截至日期写作 2026-07-31、2026/7/31 或 2026年7月31日，必须在所选年度内。",
+        "本次不填报的指标整行留空即可（导入时跳过）；已登记过的指标，可选列留空则保留已登记的内容。",
+        "任一行有误则整个文件不导入，并逐行列出错误；重复导入同一文件不会重复记录。标记为不适用的指标不列出。",
+    ),
+    "execution": (
+        "每个项目一行：填写截至日期和累计执行数（万元）；“年初预算数”“当前全年预算数”两列供参考，导入时不读取。",
+        "按资金来源填写时，" + "、".join(SOURCE_EXECUTED.values()) + " 之和必须等于执行数；"
+        + "、".join(SOURCE_BUDGET.values()) + " 之和必须等于全年预算数（全年预算数留空时按各来源之和）。",
+        "全年预算数填写且与现值不同时，按调整后预算数更新；本次不填报的项目整行留空即可（导入时跳过）。",
+        "任一行有误则整个文件不导入，并逐行列出错误；重复导入同一文件不会重复记录。",
+    ),
+}
+
+
+def filled_template(*, kind: str, unit: Unit, year: int, as_of: dt.date | None, fmt: str) -> bytes:
+    """The template of `kind` ("actuals": one row per indicator; "execution": one per project) filled for the
+    unit's year, as .xlsx or .csv bytes. The import reads it back as it is."""
+    if kind == "execution":
+        columns, reference = EXECUTION_TEMPLATE_COLUMNS, EXECUTION_REFERENCE_COLUMNS
+        rows, title = execution_template_rows(unit=unit, year=year, as_of=as_of), "预算执行导入"
+    else:
+        columns, reference = ACTUALS_TEMPLATE_COLUMNS, REFERENCE_COLUMNS
+        rows, title = actuals_template_rows(unit=unit, year=year, as_of=as_of), "实际完成值导入"
+    if fmt == "csv":
+        return template_csv(columns=columns, rows=rows)
+    return template_xlsx(columns=columns, rows=rows, reference=reference, help_lines=TEMPLATE_HELP[kind], title=title)
+
+
+def template_xlsx(*, columns: tuple[str, ...], rows: list[dict], reference: tuple[str, ...], help_lines,
+                  title: str) -> bytes:
+    """A filled template as an .xlsx workbook (first sheet the rows, then 填写说明), through the spreadsheet kit:
+    texts stored as text, reference columns grey, drop-down lists on the columns with fixed choices."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = sheet_title(title, set())
+    for col, name in enumerate(columns, start=1):
+        put(sheet, 1, col, name, font=BOLD, fill=LABEL_FILL if name in reference else None)
+    last = max(len(rows) + 1, 2)
+    for number, row in enumerate(rows, start=2):
+        for col, name in enumerate(columns, start=1):
+            value = row.get(name)
+            cell = put(sheet, number, col, value, fill=LABEL_FILL if name in reference else None)
+            if isinstance(value, dt.date):
+                cell.number_format = "yyyy-mm-dd"
+    for col, name in enumerate(columns, start=1):
+        letter = get_column_letter(col)
+        widest = max([display_width(name)] + [display_width(_text(r.get(name))) for r in rows])
+        sheet.column_dimensions[letter].width = min(max(widest + 2, 10), 60)
+        if name in ("实际完成值", "全年预计完成值", "得分"):  # "3.1万", "96.5%" kept as typed
+            for number in range(2, last + 1):
+                sheet.cell(row=number, column=col).number_format = TEXT_FORMAT
+        choices = {"等级": GRADES, "偏差原因类别": DEVIATION_CATEGORIES, "完成目标可能性": LIKELIHOODS,
+                   "是否需要整改": ("是", "否")}.get(name)
+        if choices:
+            validation = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
+                                        showErrorMessage=True, errorStyle="stop", errorTitle=name,
+                                        error="请从下拉列表中选择：" + "、".join(choices) + "。")
+            validation.add(f"{letter}2:{letter}{last}")
+            sheet.add_data_validation(validation)
+    sheet.freeze_panes = "C2" if "三级指标" in columns else "B2"
+    notes = workbook.create_sheet("填写说明")
+    notes.column_dimensions["A"].width = 120
+    for number, line in enumerate(("本工作簿只读取第一个工作表；本页导入时不读取。", *help_lines), start=1):
+        put(notes, number, 1, f"{number}. {line}", align=WRAP_ONLY)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def template_csv(*, columns: tuple[str, ...], rows: list[dict]) -> bytes:
+    """A filled template as CSV (UTF-8 with BOM, so that Excel reads the Chinese), formula-like texts
+    neutralised (kpi.spreadsheets.csv_safe); the import reads it back as it is."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_safe(_text(row.get(name))) for name in columns])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 # --- reading the file ------------------------------------------------------------------------------
 
 def _read_sheet(data: bytes, *, filename: str, columns, required) -> list[tuple[int, dict]]:
-    """The data rows as (row number as the spreadsheet shows it, {column: cell}), blank rows left out."""
+    """The data rows as (row number as the spreadsheet shows it, {column: cell}), blank rows left out. Columns
+    it does not know (a template's reference ones) are ignored; a known column the file lacks reads as blank."""
     name = (filename or "").lower()
     if name.endswith(".xlsx"):
         records = _xlsx_records(data)
@@ -455,10 +812,18 @@ def _csv_records(data: bytes):
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", "\t", ";"), key=first_line.count)
     try:
-        return [(number, row) for number, row in enumerate(csv.reader(io.StringIO(text, newline=""),
-                                                                      delimiter=delimiter), start=1)]
+        return [(number, [_csv_cell(c) for c in row])
+                for number, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)]
     except csv.Error as error:
         raise ActualsImportError([f"CSV 文件格式有误：{error}。"]) from None
+
+
+def _csv_cell(text: str) -> str:
+    """A CSV cell as written: the apostrophe csv_safe puts before a formula-like text (our own templates
+    write one) is not part of the value."""
+    if text.startswith("'") and formula_like(text[1:]):
+        return text[1:]
+    return text
 
 
 def _decode(data: bytes) -> str:
@@ -517,21 +882,28 @@ def _xlsx_cell(cell):
 # --- cell values -----------------------------------------------------------------------------------
 
 class _Errors:
-    """Errors by row number; file-wide ones (row 0) first when listed."""
+    """Errors by row number and column; file-wide ones (row 0) first when listed."""
 
     def __init__(self):
-        self.items: list[tuple[int, str]] = []
+        self.items: list[tuple[int, str, str]] = []
 
     def __len__(self):
         return len(self.items)
 
-    def add(self, number: int, message: str) -> None:
-        self.items.append((number, message))
+    def add(self, number: int, message: str, *, column: str = "") -> None:
+        self.items.append((number, column, message))
 
     def raise_if_any(self) -> None:
         if self.items:
             ordered = sorted(self.items, key=lambda item: item[0])
-            raise ActualsImportError([f"第 {n} 行：{m}" if n else m for n, m in ordered])
+            raise ActualsImportError([_error_line(n, c, m) for n, c, m in ordered])
+
+
+def _error_line(number: int, column: str, message: str) -> str:
+    """第 5 行（偏差原因）：…… — the row as the spreadsheet numbers it, and the column when there is one."""
+    if not number:
+        return message
+    return f"第 {number} 行（{column}）：{message}" if column else f"第 {number} 行：{message}"
 
 
 def _text(cell) -> str:
@@ -558,7 +930,7 @@ def _key(text: str) -> str:
 _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+")
 
 
-def _number(cell, *, label: str, unit: str, number: int, errors: _Errors) -> Decimal | None:
+def _number(cell, *, label: str, unit: str, number: int, errors: _Errors, column: str = "") -> Decimal | None:
     """A number in `unit`: 1,234.5 and full-width digits accepted, a trailing % only when the unit is %,
     and a trailing unit equal to the indicator's."""
     if isinstance(cell, Decimal):
@@ -571,16 +943,16 @@ def _number(cell, *, label: str, unit: str, number: int, errors: _Errors) -> Dec
     if text.endswith("%"):
         if unit != "%":
             where = f"，但计量单位是“{unit}”" if unit else ""
-            errors.add(number, f"{label}“{shown}”带有百分号{where}：请只填数字。")
+            errors.add(number, f"{label}“{shown}”带有百分号{where}：请只填数字。", column=column)
             return None
         text = text[:-1]
     if not _NUMBER.fullmatch(text):
-        errors.add(number, f"{label}“{shown}”不是有效的数字{_unit_hint(unit)}。")
+        errors.add(number, f"{label}“{shown}”不是有效的数字{_unit_hint(unit)}。", column=column)
         return None
     try:
         return Decimal(text.replace(",", ""))
     except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
-        errors.add(number, f"{label}“{shown}”不是有效的数字。")
+        errors.add(number, f"{label}“{shown}”不是有效的数字。", column=column)
         return None
 
 
@@ -597,7 +969,8 @@ def _yes_no(cell, *, indicator: Indicator, number: int, errors: _Errors) -> bool
     if word in FALSE_WORDS:
         return False
     what = "时限指标" if indicator.target_kind == Kind.DEADLINE else "按直接赋分的指标"
-    errors.add(number, f"指标“{indicator.name}”是{what}，实际完成值应填 是/否（或 达成/未达成、Y/N），不能填“{_text(cell)}”。")
+    errors.add(number, f"指标“{indicator.name}”是{what}，实际完成值应填 是/否（或 达成/未达成、Y/N），不能填“{_text(cell)}”。",
+               column="实际完成值")
     return None
 
 
@@ -611,14 +984,15 @@ _DATE_PATTERNS = (
 def _date_in_year(cell, *, year: int, number: int, errors: _Errors) -> dt.date | None:
     """截至日期: 2026-07-31, 2026/7/31, 2026年7月31日, or an Excel date; it must fall in the import's year."""
     if _blank(cell):
-        errors.add(number, "截至日期为空。")
+        errors.add(number, "截至日期为空。", column="截至日期")
         return None
     as_of = _date(cell)
     if as_of is None:
-        errors.add(number, f"截至日期“{_text(cell)}”无法识别，应写作 2026-07-31、2026/7/31 或 2026年7月31日。")
+        errors.add(number, f"截至日期“{_text(cell)}”无法识别，应写作 2026-07-31、2026/7/31 或 2026年7月31日。",
+                   column="截至日期")
         return None
     if as_of.year != year:
-        errors.add(number, f"截至日期 {as_of:%Y-%m-%d} 不在 {year} 年度内。")
+        errors.add(number, f"截至日期 {as_of:%Y-%m-%d} 不在 {year} 年度内。", column="截至日期")
         return None
     return as_of
 

@@ -57,3 +57,32 @@ class ActualsImportForm(forms.Form):
 
     def clean_file(self):
         return _checked_upload(self.cleaned_data["file"], ROWS_TYPES, ".csv 或 .xlsx")
+
+
+class ActualsTemplateForm(forms.Form):
+    """The template filled with a unit's indicators (or projects) of a year, downloaded from the upload page."""
+
+    unit = forms.ModelChoiceField(label="预算单位", queryset=None, empty_label=None,
+                                  error_messages={"invalid_choice": "请选择您管理的预算单位。"})
+    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100,
+                              error_messages={"required": "请填写年度。", "invalid": "年度应为四位数字，如 2026。",
+                                              "min_value": "年度应在 2000 至 2100 之间。",
+                                              "max_value": "年度应在 2000 至 2100 之间。"})
+    as_of = forms.DateField(label="截至日期", required=False, help_text="可留空；填写则预先填入每一行",
+                            widget=forms.DateInput(attrs={"type": "date"}),
+                            error_messages={"invalid": "日期应写作 2026-07-31。"})
+    kind = forms.ChoiceField(label="模板内容", choices=[(key, label) for key, (label, _) in ACTUALS_KINDS.items()],
+                             initial="actuals", widget=forms.RadioSelect(attrs=_INLINE))
+    format = forms.ChoiceField(label="格式", choices=[("xlsx", "Excel（.xlsx）"), ("csv", "CSV")], initial="xlsx")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units_administered_by(user=user).order_by("code")
+        self.fields["year"].initial = timezone.localdate().year
+
+    def clean(self):
+        data = super().clean()
+        as_of, year = data.get("as_of"), data.get("year")
+        if as_of is not None and year is not None and as_of.year != year:
+            self.add_error("as_of", f"截至日期 {as_of:%Y-%m-%d} 不在 {year} 年度内。")
+        return data

@@ -395,6 +395,18 @@ class ImportRefused(Exception):
     """The user may not import this document (not an administrator of its unit); message in Chinese."""
 
 
+def import_permission_check(*, user, unit_name: str) -> None:
+    """Refuse (ImportRefused, in Chinese) a user who may not import a document of this unit: only its
+    administrators may, and only a superuser may bring in a unit the system does not know yet."""
+    if user is not None and user.is_superuser:
+        return
+    unit = Unit.objects.filter(name=unit_name).first() or Unit.objects.filter(code=unit_name).first()
+    if unit is None:
+        raise ImportRefused(f"系统中没有预算单位“{unit_name}”：新单位只能由系统管理员导入。")
+    if user is None or not units_administered_by(user=user).filter(pk=unit.pk).exists():
+        raise ImportRefused(f"您不是“{unit.name}”的单位管理员，不能导入该单位的绩效目标表。")
+
+
 def import_job_create(*, user, data: bytes, filename: str, year: int | None = None) -> tuple[ImportJob, ParsedDocument]:
     """Keep an uploaded file for preview, after checking it reads and that the user administers its unit.
 
@@ -402,12 +414,7 @@ def import_job_create(*, user, data: bytes, filename: str, year: int | None = No
     showing it again reads the stored preview, it never re-runs the import.
     """
     document = document_read(data=data, filename=filename, year=year)
-    unit = unit_for_document(document)
-    if not user.is_superuser:
-        if unit is None:
-            raise ImportRefused(f"系统中没有预算单位“{document.unit}”：新单位只能由系统管理员导入。")
-        if not units_administered_by(user=user).filter(pk=unit.pk).exists():
-            raise ImportRefused(f"您不是“{unit.name}”的单位管理员，不能导入该单位的绩效目标表。")
+    import_permission_check(user=user, unit_name=document.unit)
     outcome = goal_tables_import(document=document, user=user, dry_run=True)
     job = ImportJob.objects.create(
         filename=Path(filename).name[:255], content=data, year=document.year, unit_name=document.unit[:200],
@@ -443,11 +450,16 @@ def import_job_document(*, job: ImportJob) -> ParsedDocument:
 
 
 @transaction.atomic
-def import_job_confirm(*, job: ImportJob) -> ImportJob:
-    """The user confirmed the preview: import in a Celery task once this commits."""
+def import_job_confirm(*, job: ImportJob, user: AbstractBaseUser | None = None) -> ImportJob:
+    """The user (by default the uploader) confirmed the preview: import in a Celery task once this commits.
+
+    Who confirms must still administer the document's unit (a role may have been withdrawn since the
+    upload): ImportRefused otherwise, and nothing is queued.
+    """
     from .tasks import import_job_run
 
-    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    job = ImportJob.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=job.pk)
+    import_permission_check(user=user or job.created_by, unit_name=job.unit_name)
     if job.status != ImportJob.Status.PREVIEW:
         raise ValidationError(f"该导入任务当前为“{job.get_status_display()}”，不能再次确认。")
     job.status = ImportJob.Status.PENDING

@@ -12,4 +12,5 @@ urlpatterns = [
     path("tables/<int:pk>/export.xlsx", views.export, name="export"),
     path("actuals/import/", views.actuals_upload, name="actuals"),
     path("actuals/import/template.csv", views.actuals_template, name="actuals-template"),
+    path("actuals/import/filled-template/", views.actuals_filled_template, name="actuals-filled-template"),
 ]

@@ -1,5 +1,6 @@
 """The upload pages: goal-table documents (upload, stored preview, confirm, progress), the Excel template
 and a table's export, and bulk actuals or execution (all or nothing, every error listed)."""
+import re
 from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
@@ -14,12 +15,13 @@ from kpi.goals.selectors import goal_tables_for_user
 from kpi.models import ImportJob
 
 from . import services
-from .actuals import ActualsImportError, actuals_import
-from .forms import ACTUALS_KINDS, ActualsImportForm, UploadForm
+from .actuals import ActualsImportError, actuals_import, filled_template
+from .forms import ACTUALS_KINDS, ActualsImportForm, ActualsTemplateForm, UploadForm
 from .parsed import NotADisclosure
 from .xlsx import blank_template, write_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')  # what a file name may not hold on Windows
 
 
 def _require_importer(user, what: str) -> None:
@@ -70,7 +72,11 @@ def confirm(request, pk: int):
     job = _job_for(request.user, pk)
     _require_importer(request.user, "导入绩效目标表")
     try:
-        services.import_job_confirm(job=job)
+        services.import_job_confirm(job=job, user=request.user)
+    except services.ImportRefused as refused:
+        return render(request, "importers/detail.html",
+                      {"job": job, "progress": services.import_job_progress(job=job), "error": str(refused)},
+                      status=403)
     except ValidationError as error:
         return render(request, "importers/detail.html",
                       {"job": job, "progress": services.import_job_progress(job=job), "error": error.messages[0]},
@@ -104,6 +110,9 @@ def export(request, pk: int):
 
 # --- bulk actuals and execution ----------------------------------------------------------------
 
+TEMPLATE_PREFIX = "template"
+
+
 @login_required
 def actuals_upload(request):
     """Upload a file of actuals or execution; it is imported whole or not at all, every error listed."""
@@ -120,7 +129,30 @@ def actuals_upload(request):
             )
         except ActualsImportError as error:
             errors = error.errors
-    return render(request, "importers/actuals.html", {"form": form, "errors": errors, "result": result})
+    # The template to download is offered for the unit and year chosen above.
+    initial = {"unit": form["unit"].value(), "year": form["year"].value(), "kind": form["kind"].value()}
+    template_form = ActualsTemplateForm(prefix=TEMPLATE_PREFIX, user=request.user, initial=initial)
+    return render(request, "importers/actuals.html",
+                  {"form": form, "errors": errors, "result": result, "template_form": template_form})
+
+
+@login_required
+def actuals_filled_template(request):
+    """The template filled with the chosen unit's indicators of the year (one row each; or, for execution,
+    its projects), in xlsx or csv: fill in the values and upload it as it is."""
+    _require_importer(request.user, "批量导入实际完成值")
+    template_form = ActualsTemplateForm(request.GET or None, prefix=TEMPLATE_PREFIX, user=request.user)
+    if not template_form.is_bound:
+        return redirect("importers:actuals")
+    if not template_form.is_valid():
+        form = ActualsImportForm(user=request.user)
+        return render(request, "importers/actuals.html",
+                      {"form": form, "errors": [], "result": None, "template_form": template_form}, status=400)
+    data = template_form.cleaned_data
+    kind, unit, year, fmt = data["kind"], data["unit"], data["year"], data["format"]
+    content = filled_template(kind=kind, unit=unit, year=year, as_of=data["as_of"], fmt=fmt)
+    name = f"{year}-{_UNSAFE_NAME.sub('_', unit.name)}-{ACTUALS_KINDS[kind][0]}导入模板.{fmt}"
+    return _download(content, name, XLSX if fmt == "xlsx" else "text/csv; charset=utf-8")
 
 
 @login_required

@@ -5,7 +5,8 @@
   from the latest figures (as of the cut, when one is given). The scorecards and the monitoring page both
   read it, so a table shows the same light everywhere.
 - `monitoring_report(unit=…, year=…, cut=…)`: per goal table (each project of the unit and year, and the
-  unit's 部门整体 table) 全年预算数, the cumulative 执行数 as of the cut, 执行率 against the time elapsed
+  unit's 部门整体 table) 全年预算数 as it stood at the cut (`budgets_at`: read from the history, so a budget
+  adjusted in September is not the July one), the cumulative 执行数 as of the cut, 执行率 against the time elapsed
   (cut month / 12) and the budget light; per indicator the latest year-to-date actual as of the cut
   (returned reports ignored; approved or provisional said), 全年预计完成值, 偏差原因, 完成目标可能性,
   整改 and the light; the table's worst light; and the unit's counts per colour.
@@ -19,9 +20,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.utils import timezone
 
 from budgets.models import BudgetExecution, Project, Unit, UnitBudget
+from budgets.selectors import units_for_user
 from kpi import scoring
 from kpi.formatting import percent_text
 from kpi.lights import Light, budget_light, forecast, indicator_light, worst_light
@@ -34,9 +37,11 @@ __all__ = [
     "MonitoringReport",
     "TableBlock",
     "TableStatus",
+    "budgets_at",
     "default_cut",
     "month_end",
     "monitoring_report",
+    "monitoring_units",
     "table_statuses",
 ]
 
@@ -123,13 +128,19 @@ class TableBlock:
     title: str  # the project's name, or “{unit}（部门整体）”
     project: Project | None
     table: GoalTable | None  # None: the project has no goal table yet
-    budget: Decimal | None  # 全年预算数（万元）
+    budget: Decimal | None  # 全年预算数（万元）as it stood at the cut
     executed: Decimal | None  # 执行数 as of the cut（万元）; None: nothing recorded
     execution_as_of: dt.date | None
     execution_rate: Decimal | None  # a fraction: 0.4321 = 43.21 %
     budget_light: Light
     lines: list[IndicatorLine] = field(default_factory=list)
     light: Light = Light.NONE  # the worst of the budget light and the indicator lights
+    budget_now: Decimal | None = None  # 全年预算数 today: differs from `budget` when adjusted after the cut
+
+    @property
+    def adjusted_since(self) -> bool:
+        """The budget was adjusted after the cut: the page says so beside the figure of the cut."""
+        return self.budget is not None and self.budget_now is not None and self.budget_now != self.budget
 
     @property
     def is_unit(self) -> bool:
@@ -191,7 +202,8 @@ class TableStatus:
     indicator_lights: dict[int, Light] = field(default_factory=dict)
     last_update: dt.datetime | None = None
     report: Report | None = None  # the latest report (any status)
-    budget: Decimal | None = None  # 全年预算数
+    budget: Decimal | None = None  # 全年预算数 (as it stood at the cut, when one is given)
+    budget_now: Decimal | None = None  # 全年预算数 today
     execution: BudgetExecution | None = None  # the latest 执行数 (on or before the cut)
     execution_rate: Decimal | None = None
     indicators: list[Indicator] = field(default_factory=list)  # the applicable ones, in order
@@ -203,10 +215,20 @@ def table_statuses(*, tables: list[GoalTable], cut: dt.date | None = None) -> di
     before `cut` (all of them without a cut): what was entered, approved or not, returned reports excepted.
 
     Lights are judged at the cut's month, or without a cut at the month of the table's latest figure. The
-    budget is the project's 全年预算数, or the unit's 年度预算 for its 部门整体 table, and so is the 执行数.
-    Not-applicable indicators have no light. The tables need `project` loaded (select_related). Five
-    queries in all (four without a 部门整体 table).
+    budget is the project's 全年预算数, or the unit's 年度预算 for its 部门整体 table, and so is the 执行数;
+    at a cut, the budget as it stood then (`budgets_at`). Not-applicable indicators have no light. The
+    tables need `project` loaded (select_related). Five queries in all without a cut (four without a
+    部门整体 table), one more at a cut (the projects' history).
     """
+    project_budgets = None
+    if cut is not None:
+        project_budgets = budgets_at(project_ids=[t.project_id for t in tables if t.project_id], cut=cut)
+    return _table_statuses(tables=tables, cut=cut, project_budgets=project_budgets)
+
+
+def _table_statuses(*, tables: list[GoalTable], cut: dt.date | None,
+                    project_budgets: dict[int, Decimal] | None) -> dict[int, TableStatus]:
+    """`table_statuses`, with the projects' budgets at the cut already read (None: today's)."""
     statuses = {t.pk: TableStatus() for t in tables}
     if not tables:
         return statuses
@@ -221,7 +243,7 @@ def table_statuses(*, tables: list[GoalTable], cut: dt.date | None = None) -> di
     for actual in actuals.select_related("report").order_by("as_of", "id"):
         latest_actual[actual.indicator_id] = actual
     executions = _latest_executions(tables, cut=cut)
-    budgets = _budgets(tables)
+    budgets = _budgets(tables, cut=cut, project_budgets=project_budgets)
     for report in Report.objects.filter(table_id__in=ids).order_by("as_of", "id"):
         statuses[report.table_id].report = report
 
@@ -229,7 +251,7 @@ def table_statuses(*, tables: list[GoalTable], cut: dt.date | None = None) -> di
         status = statuses[table.pk]
         status.indicators = by_table[table.pk]
         status.actuals = {i.pk: latest_actual[i.pk] for i in status.indicators if i.pk in latest_actual}
-        status.budget = budgets.get(table.pk)
+        status.budget, status.budget_now = budgets.get(table.pk, (None, None))
         status.execution = execution = executions.get(table.pk)
         executed = execution.executed if execution is not None else None
         status.execution_rate = scoring.score_execution(budget=status.budget, executed=executed).rate
@@ -270,17 +292,69 @@ def _latest_executions(tables: list[GoalTable], *, cut: dt.date | None) -> dict[
     return latest
 
 
-def _budgets(tables: list[GoalTable]) -> dict[int, Decimal | None]:
-    """全年预算数 per table: the project's, or for the 部门整体 table the unit's 年度预算 (None when not recorded)."""
-    result: dict[int, Decimal | None] = {t.pk: t.project.full_year_budget for t in tables if t.project_id}
+def _budgets(tables: list[GoalTable], *, cut: dt.date | None,
+             project_budgets: dict[int, Decimal] | None) -> dict[int, tuple[Decimal | None, Decimal | None]]:
+    """(全年预算数 at the cut, today's) per table: the project's, or for the 部门整体 table the unit's 年度预算
+    (None when not recorded); without a cut both are today's. One query for the unit budgets (their history
+    at a cut), none without a 部门整体 table."""
+    result: dict[int, tuple[Decimal | None, Decimal | None]] = {}
+    for t in tables:
+        if t.project_id:
+            now = t.project.full_year_budget
+            known = project_budgets.get(t.project_id) if project_budgets is not None else None
+            result[t.pk] = (now if known is None else known, now)
     of_unit = {(t.unit_id, t.year): t.pk for t in tables if not t.project_id}
     if of_unit:
-        result.update(dict.fromkeys(of_unit.values()))
-        for budget in UnitBudget.objects.filter(unit_id__in={u for u, _ in of_unit}, year__in={y for _, y in of_unit}):
-            table_id = of_unit.get((budget.unit_id, budget.year))
+        result.update(dict.fromkeys(of_unit.values(), (None, None)))
+        units, years = {u for u, _ in of_unit}, {y for _, y in of_unit}
+        if cut is None:
+            budgets = [(b, b) for b in UnitBudget.objects.filter(unit_id__in=units, year__in=years)]
+        else:  # every save of a unit budget goes through its service, so through its history
+            budgets = _in_force(UnitBudget.history.filter(unit_id__in=units, year__in=years), cut=cut).values()
+        for then, now in budgets:
+            table_id = of_unit.get((now.unit_id, now.year))
             if table_id is not None:
-                result[table_id] = budget.full_year_budget
+                result[table_id] = (then.full_year_budget, now.full_year_budget)
     return result
+
+
+# --- budgets as they stood at a cut -----------------------------------------------------------------
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The first instant after `day` in the site's time zone: what was saved before it was in force that day."""
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+def _in_force(history, *, cut: dt.date) -> dict[int, tuple]:
+    """Per object of the history queryset, (the object as it stood at the end of the cut day, as it is
+    now): model instances built from its history records, no further query. An object first recorded
+    after the cut (its data entered later in the year) is taken as first recorded, the nearest known state
+    to the cut. Objects deleted since are left out. One query."""
+    end = end_of_day(cut)
+    first: dict[int, object] = {}
+    in_force: dict[int, object] = {}
+    last: dict[int, object] = {}
+    for record in history.order_by("history_date", "history_id"):
+        first.setdefault(record.id, record)
+        last[record.id] = record
+        if record.history_date < end and record.history_type != "-":
+            in_force[record.id] = record
+    return {
+        pk: (in_force.get(pk, first[pk]).instance, last[pk].instance)
+        for pk in first
+        if last[pk].history_type != "-"
+    }
+
+
+def budgets_at(*, project_ids, cut: dt.date) -> dict[int, Decimal]:
+    """全年预算数 of each project as it stood at the end of the cut day, from the projects' history
+    (django-simple-history): an adjustment saved in September is not in a July cut. A project without any
+    history record is missing (the caller uses today's budget). One query for all the projects."""
+    ids = list(project_ids)
+    if not ids:
+        return {}
+    projects = _in_force(Project.history.filter(id__in=ids), cut=cut)
+    return {pk: then.full_year_budget for pk, (then, _now) in projects.items()}
 
 
 def _indicator_light(indicator: Indicator, actual: Actual | None, month: int) -> Light:
@@ -317,36 +391,36 @@ def monitoring_report(*, unit: Unit, year: int, cut: dt.date) -> MonitoringRepor
     for table in tables:
         if table.project_id:
             table.project = by_pk[table.project_id]
-    statuses = table_statuses(tables=tables, cut=cut)
+    project_budgets = budgets_at(project_ids=list(by_pk), cut=cut)
+    statuses = _table_statuses(tables=tables, cut=cut, project_budgets=project_budgets)
     table_of_project = {t.project_id: t for t in tables if t.project_id}
     blocks = []
     for project in projects:
         table = table_of_project.get(project.pk)
-        if table is None:
-            blocks.append(_block(title=project.name, project=project, table=None, status=None,
-                                 budget=project.full_year_budget, cut=cut))
-        else:
-            blocks.append(_block(title=project.name, project=project, table=table, status=statuses[table.pk],
-                                 budget=project.full_year_budget, cut=cut))
+        budget = project_budgets.get(project.pk, project.full_year_budget)
+        blocks.append(_block(title=project.name, project=project, table=table,
+                             status=statuses[table.pk] if table is not None else None, budget=budget,
+                             budget_now=project.full_year_budget, cut=cut))
     unit_table = next((t for t in tables if t.project_id is None), None)
     if unit_table is not None:
         status = statuses[unit_table.pk]
         blocks.insert(0, _block(title=f"{unit.name}（部门整体）", project=None, table=unit_table, status=status,
-                                budget=status.budget, cut=cut))
+                                budget=status.budget, budget_now=status.budget_now, cut=cut))
     return MonitoringReport(unit=unit, year=year, cut=cut, blocks=blocks)
 
 
-def _block(*, title, project, table, status: TableStatus | None, budget, cut: dt.date) -> TableBlock:
+def _block(*, title, project, table, status: TableStatus | None, budget, budget_now, cut: dt.date) -> TableBlock:
     if status is None:  # a project without a goal table: its budget, nothing reported
         return TableBlock(title=title, project=project, table=None, budget=budget, executed=None,
                           execution_as_of=None, execution_rate=None,
-                          budget_light=budget_light(rate=None, month=cut.month))
+                          budget_light=budget_light(rate=None, month=cut.month), budget_now=budget_now)
     execution = status.execution
     block = TableBlock(
         title=title, project=project, table=table, budget=budget,
         executed=execution.executed if execution is not None else None,
         execution_as_of=execution.as_of if execution is not None else None,
         execution_rate=status.execution_rate, budget_light=status.budget_light, light=status.light,
+        budget_now=budget_now,
     )
     for indicator in status.indicators:
         actual = status.actuals.get(indicator.pk)
@@ -372,3 +446,31 @@ def _forecast(indicator: Indicator, actual: Actual | None) -> tuple[Decimal | No
         month=actual.as_of.month,
     )
     return projected, projected is not None
+
+
+# --- the index of 监控表: the units the user may see ------------------------------------------------------
+
+@dataclass(frozen=True)
+class MonitoringUnits:
+    """The units whose 监控表 the user may open for a year, with the years that have goal tables."""
+
+    units: list[Unit]  # by code, each with `project_count` (its projects of the year) and its parent
+    years: list[int]  # newest first
+    default_year: int  # the newest year with a goal table (this year when none)
+
+
+def monitoring_units(*, user, year: int | None) -> MonitoringUnits:
+    """The units the user may see (`units_for_user`: administrators their units, reviewers their subtree),
+    each with the number of its projects of `year` (the newest year with a goal table when None). A fixed
+    number of queries whatever the number of units."""
+    visible = units_for_user(user=user)
+    years = sorted(GoalTable.objects.filter(unit__in=visible).order_by().values_list("year", flat=True).distinct(),
+                   reverse=True)
+    default_year = years[0] if years else timezone.localdate().year
+    chosen = default_year if year is None else year
+    units = list(
+        visible.select_related("parent")
+        .annotate(project_count=Count("projects", filter=Q(projects__year=chosen)))
+        .order_by("code")
+    )
+    return MonitoringUnits(units=units, years=sorted({chosen, *years}, reverse=True), default_year=default_year)

@@ -4,6 +4,7 @@ from . import views
 
 app_name = "monitoring"
 urlpatterns = [
+    path("monitoring/", views.monitoring_home, name="home"),
     path("monitoring/units/<int:unit_pk>/<int:year>/", views.unit_monitoring, name="unit"),
     path("monitoring/units/<int:unit_pk>/<int:year>/download.xlsx", views.unit_monitoring_xlsx, name="unit-xlsx"),
 ]

@@ -1,4 +1,5 @@
-"""绩效运行监控表 pages: the unit's report at a cut date, and its Excel download."""
+"""绩效运行监控表 pages: the index of the units the user may see, the unit's report at a cut date, and its
+Excel download."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,14 @@ from django.shortcuts import get_object_or_404, render
 
 from budgets.selectors import units_for_user
 
-from .selectors import DEFAULT_CUT_MONTH, LIGHT_ORDER, default_cut, monitoring_report, month_end
+from .selectors import (
+    DEFAULT_CUT_MONTH,
+    LIGHT_ORDER,
+    default_cut,
+    monitoring_report,
+    monitoring_units,
+    month_end,
+)
 from .xlsx import monitoring_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -40,6 +48,39 @@ def _unit_and_cut(request, unit_pk: int, year: int, *, warn: bool):
             )
         return unit, fallback
     return unit, cut
+
+
+def _choice(request, name: str, *, low: int, high: int, what: str) -> tuple[int | None, str]:
+    """An integer GET parameter within [low, high]: (value, "") or (None, the Chinese reason it was ignored)."""
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        return None, ""
+    try:
+        value = int(raw[:8])
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        return None, f"{what}“{raw[:32]}”无效，应为 {low}–{high} 之间的整数"
+    return value, ""
+
+
+@login_required
+def monitoring_home(request):
+    """绩效运行监控: the units the user may see, each opening its 监控表 at the year and cut month chosen
+    here (1–7月 by default)."""
+    year, year_error = _choice(request, "year", low=2000, high=2100, what="年度")
+    month, month_error = _choice(request, "month", low=1, high=12, what="月份")
+    found = monitoring_units(user=request.user, year=year)
+    year = year if year is not None else found.default_year
+    month = month if month is not None else DEFAULT_CUT_MONTH
+    for error in (year_error, month_error):
+        if error:
+            messages.error(request, f"{error}，已按{year}年 1–{month}月显示。")
+    cut = month_end(year, month)
+    return render(request, "monitoring/home.html", {
+        "units": found.units, "years": found.years, "year": year, "month": month, "cut": cut,
+        "months": range(1, 13),
+    })
 
 
 @login_required

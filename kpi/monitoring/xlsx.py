@@ -16,6 +16,7 @@ from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from kpi.formatting import plain_decimal
 from kpi.lights import Light
 from kpi.spreadsheets import (
     BORDER,
@@ -104,7 +105,9 @@ def _write_block(ws: Worksheet, row: int, block: TableBlock, report: MonitoringR
 
     row += 1
     _label(ws, row, 1, "全年预算数")
-    _number(ws, row, 2, block.budget, MONEY_FORMAT)
+    cell = _number(ws, row, 2, block.budget, MONEY_FORMAT)
+    if block.adjusted_since:  # the budget of the cut date, as the page shows it
+        cell.comment = Comment(f"截至日的全年预算数；之后调整为 {plain_decimal(block.budget_now)}", "Jixiao")
     _label(ws, row, 3, "执行数")
     _number(ws, row, 4, block.executed, MONEY_FORMAT)
     _label(ws, row, 5, "执行率")

@@ -68,6 +68,8 @@ def reminders_send(*, today: dt.date) -> dict:
          _digest_body(user=user, items=items, period=period, today=today))
         for user, items in by_admin.values()
     ]
+    if mails and not settings.JIXIAO_SITE_URL:
+        logger.warning("JIXIAO_SITE_URL is not set: the reminder e-mails carry paths, not links (see .env.example).")
     if mails:
         with get_connection() as connection:  # one SMTP session for all of them
             for user, kind, counter, subject, body in mails:
@@ -107,7 +109,7 @@ def _lead_body(*, user, items: list[Overdue], period: Period, today: dt.date) ->
         "",
     ]
     for number, item in enumerate(items, start=1):
-        lines += [f"{number}. {item.project_name}（{item.unit_name}）", f"   填报地址：{_link(item.path)}"]
+        lines += [f"{number}. {item.project_name}（{item.unit_name}）", f"   填报地址：{_link(item.report_path or item.path)}"]
     lines += ["", "请尽快登录系统填报。如已填报，请忽略本邮件。", "", FOOTER]
     return "\n".join(lines)
 
@@ -134,4 +136,5 @@ def _day(day: dt.date) -> str:
 
 
 def _link(path: str) -> str:
+    """An absolute address (JIXIAO_SITE_URL + path): a mail is read outside the site, where a path leads nowhere."""
     return f"{settings.JIXIAO_SITE_URL.rstrip('/')}{path}"

@@ -4,9 +4,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.forms.utils import ErrorDict
 
 from kpi import scoring
 from kpi.entries import EntryError, check_entry, read_quantity
+from kpi.formatting import plain_decimal
 from kpi.lights import Light
 from kpi.models import Actual, Indicator
 
@@ -80,6 +82,47 @@ class IndicatorEntryForm(forms.Form):
         self.light = Light.NONE
         self.is_empty = True
 
+    # Shown as text where the values are read-only, and for the last report before the date.
+    current = shown = previous = None
+
+    def actual_text(self, actual: Actual | None) -> str:
+        """An actual's value as a person reads it: "80 人次", "达成", "达成年度指标 18 分"."""
+        if actual is None:
+            return ""
+        if actual.value is not None:
+            return f"{plain_decimal(actual.value)} {self.indicator.unit}".strip()
+        if actual.met is not None:
+            return "达成" if actual.met else "未达成"
+        return f"{actual.grade} {plain_decimal(actual.points)} 分" if actual.points is not None else actual.grade
+
+    @property
+    def shown_text(self) -> str:
+        return self.actual_text(self.shown)
+
+    @property
+    def previous_text(self) -> str:
+        return self.actual_text(self.previous)
+
+    @property
+    def shown_details(self) -> list[tuple[str, str]]:
+        """The shown actual's forecast, likelihood, deviation and rectification, as (label, text), when given."""
+        a = self.shown
+        if a is None:
+            return []
+        unit = f" {self.indicator.unit}" if self.indicator.unit else ""
+        details = [
+            ("全年预计完成值", f"{plain_decimal(a.forecast)}{unit}" if a.forecast is not None else ""),
+            ("完成目标可能性", a.likelihood), ("偏差原因类别", a.deviation_category), ("偏差原因", a.deviation_reason),
+            ("是否需要整改", {True: "是", False: "否"}.get(a.needs_rectification, "")),
+            ("整改措施", a.rectification_measures),
+        ]
+        return [(label, text) for label, text in details if text]
+
+    def show_as_typed(self) -> None:
+        """Show the bound values again exactly as typed, without judging them (an evidence upload is no save)."""
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
+
     @property
     def main_field(self) -> str:
         """The field that holds the actual itself (where errors about the whole entry are shown)."""
@@ -124,33 +167,89 @@ class IndicatorEntryForm(forms.Form):
         return data
 
 
+def _money_field(label: str, what: str) -> forms.DecimalField:
+    """An amount in 万元; `what` names it in the messages ("执行数", "本年财政拨款的执行数", …)."""
+    return forms.DecimalField(
+        label=label, required=False, min_value=0, max_digits=14, decimal_places=2,
+        error_messages={"invalid": "请输入金额（万元）。", "min_value": f"{what}不能为负数。",
+                        "max_decimal_places": "金额最多 2 位小数（万元）。", "max_digits": f"{what}过大，请核对。",
+                        "max_whole_digits": f"{what}过大，请核对。"},
+    )
+
+
 class ExecutionForm(forms.Form):
-    """Cumulative 执行数 as of the report date; administrators may also set the adjusted 全年预算数."""
+    """Cumulative 执行数 as of the report date, split by funds source; administrators may also set the
+    adjusted 全年预算数, its split and the reason. `sources` is budgets.models.PROJECT_SOURCES or
+    UNIT_SOURCES; the per-source fields are executed_<field> and budget_<field>.
 
-    executed = forms.DecimalField(label="累计执行数（万元）", min_value=0, max_digits=14, decimal_places=2,
-                                  error_messages={"invalid": "请输入金额（万元）。", "min_value": "执行数不能为负数。"})
-    budget_adjusted = forms.DecimalField(label="全年预算数（调整后，万元）", required=False, min_value=0, max_digits=14,
-                                         decimal_places=2)
-    adjustment_reason = forms.CharField(label="预算调整原因", required=False, max_length=2000,
-                                        widget=forms.Textarea(attrs={"rows": 2}))
+    A total left blank is the sum of its sources; whether the sources add up to the total is the services'
+    check (budgets.services.sources_checked), shown beside the form."""
 
-    def __init__(self, *args, may_adjust: bool, current_budget: Decimal, **kwargs):
+    def __init__(self, *args, sources: tuple[tuple[str, str], ...], may_adjust: bool, current_budget: Decimal,
+                 **kwargs):
         super().__init__(*args, **kwargs)
+        self.sources = sources
+        self.may_adjust = may_adjust
         self.current_budget = current_budget
-        if not may_adjust:
-            del self.fields["budget_adjusted"], self.fields["adjustment_reason"]
+        self.fields["executed"] = _money_field("累计执行数（万元）", "执行数")
+        for field, label in sources:
+            self.fields[f"executed_{field}"] = _money_field(f"其中：{label}", f"{label}的执行数")
+        if may_adjust:
+            self.fields["budget_adjusted"] = _money_field("全年预算数（调整后，万元）", "全年预算数")
+            for field, label in sources:
+                self.fields[f"budget_{field}"] = _money_field(f"其中：{label}", f"{label}的全年预算数")
+            self.fields["adjustment_reason"] = forms.CharField(label="预算调整原因", required=False, max_length=2000,
+                                                               widget=forms.Textarea(attrs={"rows": 2}))
+
+    def executed_fields(self):
+        return [self[f"executed_{field}"] for field, _ in self.sources]
+
+    def budget_fields(self):
+        return [self[f"budget_{field}"] for field, _ in self.sources] if self.may_adjust else []
+
+    def split(self, prefix: str) -> dict[str, Decimal | None]:
+        return {field: self.cleaned_data.get(f"{prefix}{field}") for field, _ in self.sources}
+
+    def _total(self, data, name: str, prefix: str) -> Decimal | None:
+        total = data.get(name)
+        parts = [v for v in self.split(prefix).values() if v is not None]
+        if total is None and parts and name not in self.errors:
+            total = data[name] = sum(parts, Decimal("0"))
+        return total
 
     def clean(self):
         data = super().clean()
-        adjusted = data.get("budget_adjusted")
-        if adjusted is not None and adjusted != self.current_budget and not (data.get("adjustment_reason") or "").strip():
-            self.add_error("adjustment_reason", "调整全年预算数时必须填写调整原因。")
+        if self._total(data, "executed", "executed_") is None and "executed" not in self.errors:
+            self.add_error("executed", "请填写累计执行数（或各资金来源的执行数）。")
+        if self.may_adjust:
+            adjusted = self._total(data, "budget_adjusted", "budget_")
+            reason = (data.get("adjustment_reason") or "").strip()
+            if adjusted is not None and adjusted != self.current_budget and not reason:
+                self.add_error("adjustment_reason", "调整全年预算数时必须填写调整原因。")
         return data
+
+    def add_service_error(self, error) -> None:
+        """A ValidationError of the services, beside the field it names (else above the form)."""
+        if hasattr(error, "error_dict"):
+            for name, errors in error.error_dict.items():
+                self.add_error(name if name in self.fields else None, errors)
+        else:
+            self.add_error(None, error)
 
 
 class ReturnForm(forms.Form):
+    """退回: the reason, and the indicators it is about (shown beside them to the lead)."""
+
     reason = forms.CharField(label="退回原因", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
                              error_messages={"required": "退回时必须填写原因。"})
+    indicators = forms.TypedMultipleChoiceField(
+        label="涉及的指标（可多选）", required=False, coerce=int, widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "所选指标不属于该绩效目标表。"},
+    )
+
+    def __init__(self, *args, indicators=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["indicators"].choices = [(indicator.pk, indicator.name) for indicator in indicators]
 
 
 class EvidenceForm(forms.Form):

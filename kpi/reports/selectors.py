@@ -19,6 +19,27 @@ def current_actuals(*, table: GoalTable, as_of: dt.date) -> dict[int, Actual]:
     return current
 
 
+def report_actuals(*, report: Report) -> dict[int, Actual]:
+    """Per indicator, the last actual recorded in one report (a returned one's values, shown to correct)."""
+    actuals: dict[int, Actual] = {}
+    for actual in Actual.objects.filter(report=report).select_related("report", "recorded_by").order_by("id"):
+        actuals[actual.indicator_id] = actual
+    return actuals
+
+
+def returned_for_date(reports: list[Report], as_of: dt.date) -> Report | None:
+    """The returned report a date's page is correcting: the newest returned one of the date, unless an
+    approved report came after it. `reports` is `table_reports(...)` (newest first)."""
+    for report in reports:
+        if report.as_of != as_of:
+            continue
+        if report.status == Report.Status.RETURNED:
+            return report
+        if report.status == Report.Status.APPROVED:
+            return None
+    return None
+
+
 def previous_actuals(*, table: GoalTable, as_of: dt.date) -> dict[int, Actual]:
     """The last value reported before the date, per indicator, shown beside the input."""
     previous: dict[int, Actual] = {}
@@ -31,15 +52,16 @@ def previous_actuals(*, table: GoalTable, as_of: dt.date) -> dict[int, Actual]:
 
 
 def evidence_by_indicator(*, table: GoalTable) -> dict[int, list[Evidence]]:
+    """The table's evidence files per indicator, oldest first, with who uploaded them."""
     evidence: dict[int, list[Evidence]] = {}
-    for item in Evidence.objects.filter(indicator__table=table).order_by("uploaded_at"):
+    for item in Evidence.objects.filter(indicator__table=table).select_related("uploaded_by").order_by("uploaded_at", "id"):
         evidence.setdefault(item.indicator_id, []).append(item)
     return evidence
 
 
 def table_reports(*, table: GoalTable) -> list[Report]:
     """Every report of the table, newest first, with who submitted and reviewed it."""
-    return list(Report.objects.filter(table=table).select_related("submitted_by", "reviewed_by")
+    return list(Report.objects.filter(table=table).select_related("submitted_by", "reviewed_by", "created_by")
                 .order_by("-as_of", "-id"))
 
 

@@ -11,18 +11,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from budgets import services as budgets
-from budgets.models import BudgetExecution, Project, Unit, UnitBudget
+from budgets.models import PROJECT_SOURCES, UNIT_SOURCES, BudgetExecution, Project, Unit, UnitBudget
 from budgets.services import ensure_year_open
 from kpi import scoring
 from kpi.models import Actual, Evidence, GoalTable, Indicator, Report
 from kpi.rescoring.services import goal_table_ids_fed_by, goal_tables_rescore_soon
 
-from .selectors import current_actuals
+from .selectors import current_actuals, table_executions, table_funds
 
 # --- reports and actuals ------------------------------------------------------------------------------
 
@@ -163,16 +163,36 @@ def report_approve(*, report: Report, user: AbstractBaseUser | None = None) -> R
 
 
 @transaction.atomic
-def report_return(*, report: Report, reason: str, user: AbstractBaseUser | None = None) -> Report:
-    """Return a submitted report to its lead with a reason; its values stop counting."""
+def report_return(
+    *, report: Report, reason: str, indicator_ids: list[int] | None = None, user: AbstractBaseUser | None = None
+) -> Report:
+    """Return a submitted report to its lead with a reason, naming the indicators it is about when given
+    (shown beside them when the lead corrects the report); its values stop counting."""
     if not reason.strip():
         raise ValidationError({"review_note": "退回时必须填写原因。"})
+    named = sorted({int(pk) for pk in indicator_ids or ()})
+    if named and Indicator.objects.filter(table_id=report.table_id, pk__in=named).count() != len(named):
+        raise ValidationError({"review_indicators": "所选指标不属于该绩效目标表。"})
     report = _report_move(report=report, allowed_from=(Report.Status.SUBMITTED,), to=Report.Status.RETURNED,
                           verb="退回")
 
     report.reviewed_by, report.reviewed_at, report.review_note = user, timezone.now(), reason.strip()
+    report.review_indicators = named
     report._history_user = user
-    report.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+    report.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note", "review_indicators"])
+    goal_tables_rescore_soon(table_ids=[report.table_id])
+    return report
+
+
+@transaction.atomic
+def report_withdraw(*, report: Report, user: AbstractBaseUser | None = None) -> Report:
+    """The lead takes a submitted report back (撤回) before it is reviewed: a draft again, to change and
+    submit anew. The submission stays in the report's history."""
+    report = _report_move(report=report, allowed_from=(Report.Status.SUBMITTED,), to=Report.Status.DRAFT,
+                          verb="撤回")
+    report.submitted_by, report.submitted_at = None, None
+    report._history_user = user
+    report.save(update_fields=["status", "submitted_by", "submitted_at"])
     goal_tables_rescore_soon(table_ids=[report.table_id])
     return report
 
@@ -282,6 +302,74 @@ def budget_adjust(
     return funds
 
 
+def _sources_of(table: GoalTable) -> tuple[tuple[str, str], ...]:
+    return PROJECT_SOURCES if table.project_id else UNIT_SOURCES
+
+
+def _prefixed(error: ValidationError, prefix: str, kept: tuple[str, ...] = ()) -> ValidationError:
+    """The same error with its fields renamed as the page's execution form names them."""
+    if not hasattr(error, "error_dict"):
+        return error
+    return ValidationError({
+        (name if name in kept or name == NON_FIELD_ERRORS else f"{prefix}{name}"): errors
+        for name, errors in error.error_dict.items()
+    })
+
+
+@dataclass
+class ExecutionSaved:
+    """What `table_execution_record` recorded: the execution row, the adjusted funds (each None when unchanged)."""
+
+    execution: BudgetExecution | None
+    funds: Project | UnitBudget | None
+
+
+@transaction.atomic
+def table_execution_record(
+    *,
+    table: GoalTable,
+    as_of: dt.date,
+    executed: Decimal,
+    executed_by_source: dict[str, Decimal | None] | None = None,
+    budget: Decimal | None = None,
+    budget_by_source: dict[str, Decimal | None] | None = None,
+    reason: str = "",
+    user: AbstractBaseUser | None = None,
+) -> ExecutionSaved:
+    """The report page's budget form: record the table's cumulative 执行数 as of a date, split by source, and
+    (administrators) its adjusted 全年预算数 with the reason and split — all of it or nothing.
+
+    Only what differs from what is stored is recorded: the same 执行数 again is no new row; a budget of None,
+    or the stored one with the stored split and reason, is no adjustment. Errors name the form's fields: the sources
+    as executed_<field> and budget_<field>, and adjustment_reason.
+    """
+    sources = [field for field, _ in _sources_of(table)]
+    funds = table_funds(table)
+    split = {field: (budget_by_source or {}).get(field) for field in sources}
+    adjusted = None
+    if budget is not None:
+        stored_split = {field: getattr(funds, f"{field}_adjusted") for field in sources}
+        changed_reason = (reason or "").strip() != (funds.adjustment_reason or "")
+        if budget != funds.full_year_budget or split != stored_split or changed_reason:
+            try:
+                adjusted = budget_adjust(project=table.project, unit=table.unit, year=table.year, adjusted=budget,
+                                         reason=reason, by_source=split, user=user)
+            except ValidationError as error:
+                raise _prefixed(error, "budget_", kept=("adjustment_reason",))
+    execution = None
+    by_source = {field: (executed_by_source or {}).get(field) for field in sources}
+    previous = table_executions(table=table).filter(as_of=as_of).order_by("-id").first()
+    if previous is None or previous.executed != executed or any(
+        getattr(previous, field) != value for field, value in by_source.items()
+    ):
+        try:
+            execution = execution_report(project=table.project, unit=table.unit, year=table.year, as_of=as_of,
+                                         executed=executed, by_source=by_source, user=user)
+        except ValidationError as error:
+            raise _prefixed(error, "executed_")
+    return ExecutionSaved(execution=execution, funds=adjusted)
+
+
 # --- evidence files -----------------------------------------------------------------------------------
 
 # Types accepted as 佐证资料, judged by content (filetype reads the magic bytes), never by the file name.
@@ -336,5 +424,20 @@ def evidence_add(*, indicator: Indicator, upload, user: AbstractBaseUser | None 
     evidence = Evidence(indicator=indicator, original_name=name, content_type=content_type, size=upload.size,
                         sha256=digest.hexdigest(), uploaded_by=user)
     evidence.file.save("upload", upload, save=False)
+    evidence._history_user = user
     evidence.save()
     return evidence
+
+
+@transaction.atomic
+def evidence_remove(*, evidence: Evidence, user: AbstractBaseUser | None = None) -> None:
+    """Remove an evidence file (refused in a closed year). The removal is kept in the evidence's history
+    (who, when, which file); the stored file goes once the removal is committed."""
+    table = evidence.indicator.table
+    ensure_year_open(unit_id=table.unit_id, year=table.year)
+    stored = evidence.file.name
+    storage = evidence.file.storage
+    evidence._history_user = user
+    evidence.delete()
+    if stored:
+        transaction.on_commit(lambda: storage.delete(stored))

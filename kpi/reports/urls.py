@@ -9,5 +9,6 @@ urlpatterns = [
     path("tables/<int:pk>/execution/", views.execution_save, name="execution"),
     path("tables/<int:pk>/indicators/<int:indicator_pk>/evidence/", views.evidence_upload, name="evidence-upload"),
     path("reports/<int:pk>/review/", views.report_review, name="review"),
+    path("reports/<int:pk>/withdraw/", views.report_withdraw, name="withdraw"),
     path("evidence/<int:pk>/", views.evidence_download, name="evidence"),
 ]

@@ -1,8 +1,12 @@
-"""The report page of a goal table (a project's, or the unit's 部门整体 one): actuals as of a date, budget
-execution, evidence, submission and review."""
+"""The report page of a goal table (a project's, or the unit's 部门整体 one): actuals as of a date with each
+indicator's evidence in the same form, budget execution by funds source, submission, withdrawal and review.
+
+The values are inputs only to whoever may record while the report is open; submitted (until 撤回), closed
+(关账) or seen by a reviewer, they are text. A returned report reopens with its values and the reason."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,11 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from budgets.models import PROJECT_SOURCES, UNIT_SOURCES
 from budgets.selectors import projects_for_user, unit_year_is_closed
 from kpi import permissions
 from kpi.formatting import person_name, plain_decimal
 from kpi.goals.selectors import goal_tables_for_user
-from kpi.models import Evidence, GoalTable, Indicator, Report
+from kpi.models import Actual, Evidence, GoalTable, Indicator, Report
 
 from . import selectors, services
 from .forms import EvidenceForm, ExecutionForm, IndicatorEntryForm, ReturnForm
@@ -42,7 +47,7 @@ def _report_date(request, table: GoalTable) -> dt.date:
 
 
 def _visible_table(user, pk: int) -> GoalTable:
-    return get_object_or_404(goal_tables_for_user(user=user).select_related("unit", "project"), pk=pk)
+    return get_object_or_404(goal_tables_for_user(user=user).select_related("unit", "project__lead"), pk=pk)
 
 
 def _page_url(table: GoalTable, as_of) -> str:
@@ -52,34 +57,140 @@ def _page_url(table: GoalTable, as_of) -> str:
 _YES_NO = {True: "1", False: "0"}
 
 
-def _entry_forms(table, indicators, as_of, data=None, current=None, conflicts=None):
-    """One form per applicable indicator, pre-filled with the actual now standing for the date."""
+@dataclass
+class Page:
+    """What the report page of a table for a date stands on, for the GET and every POST of the page."""
+
+    table: GoalTable
+    may: permissions.TablePermissions
+    as_of: dt.date
+    indicators: list[Indicator]
+    current: dict[int, Actual]  # the actuals now standing for the date (the base of a new entry)
+    shown: dict[int, Actual]  # the values shown: a returned report's while it is being corrected
+    reports: list[Report]
+    report: Report | None  # the newest report of the date
+    returned: Report | None  # the returned report this date's page corrects (its reason is shown)
+    year_closed: bool
+
+    @classmethod
+    def load(cls, request, table: GoalTable, as_of: dt.date | None = None) -> Page:
+        as_of = as_of or _report_date(request, table)
+        current = selectors.current_actuals(table=table, as_of=as_of)
+        reports = selectors.table_reports(table=table)
+        report = next((r for r in reports if r.as_of == as_of), None)
+        returned = selectors.returned_for_date(reports, as_of)
+        shown = current
+        if report is not None and report is returned:
+            # Reopened after 退回: the lead corrects what they typed, not an empty page.
+            shown = {**current, **selectors.report_actuals(report=returned)}
+        return cls(
+            table=table, may=permissions.table_permissions(request.user, table), as_of=as_of,
+            indicators=list(table.indicators.order_by("order")), current=current, shown=shown, reports=reports,
+            report=report, returned=returned,
+            year_closed=unit_year_is_closed(unit_id=table.unit_id, year=table.year),
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self.year_closed or self.table.status == GoalTable.Status.CLOSED
+
+    @property
+    def submitted(self) -> bool:
+        return self.report is not None and self.report.status == Report.Status.SUBMITTED
+
+    @property
+    def editable(self) -> bool:
+        """Whether the values are offered as inputs: to whoever may record, unless closed or waiting for review."""
+        return self.may.record and not self.closed and not self.submitted
+
+    @property
+    def read_only_reason(self) -> str:
+        if self.year_closed:
+            return f"{self.table.year} 年度已关账，数据只读。"
+        if self.table.status == GoalTable.Status.CLOSED:
+            return "该绩效目标表已关闭，数据只读。"
+        if self.submitted and self.may.record:
+            return "已提交，等待审核：数值只读。如需修改，请先撤回。"
+        if self.submitted:
+            return "已提交，等待审核。"
+        if not self.may.record:
+            return "只读：填报由项目负责人或单位管理员进行" + ("；提交后可在此审核。" if self.may.review else "。")
+        return ""
+
+    @property
+    def url(self) -> str:
+        return _page_url(self.table, self.as_of)
+
+
+def _entry_forms(page: Page, data=None, conflicts=None) -> list[IndicatorEntryForm]:
+    """One form per applicable indicator, pre-filled with the values shown for the date."""
     forms = []
-    for indicator in indicators:
+    for indicator in page.indicators:
         if indicator.not_applicable:
             continue
-        now = current.get(indicator.pk) if current is not None else None
+        now = page.current.get(indicator.pk)
+        shown = page.shown.get(indicator.pk)
         initial = {"base": now.pk if now else ""}
-        if now is not None:
+        if shown is not None:
             initial.update({
-                "value": plain_decimal(now.value),
-                "met": _YES_NO.get(now.met, ""), "grade": now.grade, "points": now.points,
-                "forecast": plain_decimal(now.forecast),
-                "likelihood": now.likelihood, "deviation_category": now.deviation_category,
-                "deviation_reason": now.deviation_reason,
-                "needs_rectification": _YES_NO.get(now.needs_rectification, ""),
-                "rectification_measures": now.rectification_measures,
+                "value": plain_decimal(shown.value),
+                "met": _YES_NO.get(shown.met, ""), "grade": shown.grade, "points": shown.points,
+                "forecast": plain_decimal(shown.forecast),
+                "likelihood": shown.likelihood, "deviation_category": shown.deviation_category,
+                "deviation_reason": shown.deviation_reason,
+                "needs_rectification": _YES_NO.get(shown.needs_rectification, ""),
+                "rectification_measures": shown.rectification_measures,
             })
-        form = IndicatorEntryForm(data, prefix=f"i{indicator.pk}", indicator=indicator, month=as_of.month,
+        form = IndicatorEntryForm(data, prefix=f"i{indicator.pk}", indicator=indicator, month=page.as_of.month,
                                   initial=initial)
         if conflicts and indicator.pk in conflicts:
             # The page is shown again with what the other person saved as the new base.
             other = conflicts[indicator.pk]
             form.data = form.data.copy()
             form.data[form.add_prefix("base")] = str(other.pk) if other else ""
-        form.current = now
+        form.current, form.shown = now, shown
+        form.results = []  # evidence uploaded or removed by this request: [(ok, text)]
         forms.append(form)
     return forms
+
+
+def _render(request, page: Page, *, forms=None, execution_form=None, return_form=None, status=200):
+    table = page.table
+    forms = forms if forms is not None else _entry_forms(page)
+    previous = selectors.previous_actuals(table=table, as_of=page.as_of)
+    evidence = selectors.evidence_by_indicator(table=table)
+    named = set(page.returned.review_indicators) if page.returned else set()
+    for form in forms:
+        form.previous = previous.get(form.indicator.pk)
+        form.evidence = evidence.get(form.indicator.pk, [])
+        form.named = form.indicator.pk in named
+    funds = selectors.table_funds(table)
+    execution = selectors.table_executions(table=table).filter(as_of=page.as_of).order_by("-id").first()
+    sources = _sources(table)
+    if execution_form is None:
+        initial = {"executed": execution.executed if execution else None, "budget_adjusted": funds.full_year_budget,
+                   "adjustment_reason": funds.adjustment_reason}
+        for field, _ in sources:
+            initial[f"executed_{field}"] = getattr(execution, field) if execution else None
+            initial[f"budget_{field}"] = getattr(funds, f"{field}_adjusted")
+        execution_form = ExecutionForm(initial=initial, sources=sources, may_adjust=page.may.adjust_budget,
+                                       current_budget=funds.full_year_budget)
+    if return_form is None:
+        return_form = ReturnForm(indicators=[i for i in page.indicators if not i.not_applicable])
+    return render(request, "reports/report.html", {
+        "project": table.project, "table": table, "page": page, "as_of": page.as_of, "forms": forms,
+        "may": page.may, "report": page.report, "reports": page.reports, "returned": page.returned,
+        "named_indicators": [i for i in page.indicators if i.pk in named],
+        "funds": funds, "budget_split": _split_text(funds, sources, "_adjusted"),
+        "execution": execution, "execution_split": _split_text(execution, sources),
+        "execution_form": execution_form, "return_form": return_form,
+        "na_indicators": [i for i in page.indicators if i.not_applicable],
+        "closed": page.closed, "editable": page.editable,
+    }, status=status)
+
+
+def _sources(table: GoalTable):
+    return PROJECT_SOURCES if table.project_id else UNIT_SOURCES
 
 
 @login_required
@@ -93,35 +204,47 @@ def project_report_page(request, pk: int):
 
 @login_required
 def report_page(request, pk: int):
-    """Record a goal table's actuals as of a date, in one form for all indicators."""
+    """Record a goal table's actuals as of a date, in one form for all indicators, with each indicator's
+    evidence uploaded in the same form (an upload keeps what was typed)."""
     table = _visible_table(request.user, pk)
-    may = permissions.table_permissions(request.user, table)
-    as_of = _report_date(request, table)
-    indicators = list(table.indicators.order_by("order"))
-    current = selectors.current_actuals(table=table, as_of=as_of)
-    data = request.POST if request.method == "POST" and request.POST.get("action") in ("save", "submit") else None
-    if data is not None and not may.record:
+    page = Page.load(request, table)
+    if request.method != "POST":
+        return _render(request, page)
+    if not page.may.record:
         raise PermissionDenied("只有项目负责人或单位管理员可以填报。")
-    forms = _entry_forms(table, indicators, as_of, data=data, current=current)
+    if not page.editable:
+        messages.error(request, "未保存：" + page.read_only_reason)
+        return _render(request, page)
+    action = request.POST.get("action")
+    forms = _entry_forms(page, data=request.POST)
+    by_indicator = {form.indicator.pk: form for form in forms}
+    _evidence_changes(request, page, by_indicator)
+    if action not in ("save", "submit"):
+        # 上传 / 删除 of a file: the values stay as typed and unsaved; the result is shown beside the row.
+        for form in forms:
+            form.show_as_typed()
+        return _render(request, page, forms=forms)
 
-    if data is not None and all(form.is_valid() for form in forms):
+    if all(form.is_valid() for form in forms):
         entries = [
             services.Entry(indicator=form.indicator, base_actual_id=int(form.cleaned_data["base"] or 0) or None,
                            values=form.entered())
             for form in forms if not form.is_empty
         ]
         try:
-            report, saved = services.report_entries_save(table=table, as_of=as_of, entries=entries,
+            report, saved = services.report_entries_save(table=table, as_of=page.as_of, entries=entries,
                                                           user=request.user)
-            if request.POST.get("action") == "submit":
-                report = report or Report.objects.filter(table=table, as_of=as_of, status=Report.Status.DRAFT).first()
+            if action == "submit":
+                report = report or Report.objects.filter(table=table, as_of=page.as_of,
+                                                         status=Report.Status.DRAFT).first()
                 if report is None:
                     raise ValidationError("没有可提交的草稿：请先填写实际完成值。")
                 services.report_submit(report=report, user=request.user)
         except services.EntryConflict as conflict:
-            forms = _entry_forms(table, indicators, as_of, data=data, current=current, conflicts=conflict.conflicts)
+            forms = _entry_forms(page, data=request.POST, conflicts=conflict.conflicts)
             for form in forms:
                 form.is_valid()
+                form.results = by_indicator[form.indicator.pk].results
                 if form.indicator.pk in conflict.conflicts:
                     other = conflict.conflicts[form.indicator.pk]
                     who = person_name(other.recorded_by) if other and other.recorded_by else "他人"
@@ -130,74 +253,117 @@ def report_page(request, pk: int):
         except ValidationError as error:
             messages.error(request, "未保存：" + "；".join(error.messages))
         else:
-            if request.POST.get("action") == "submit":
-                messages.success(request, f"已保存 {saved} 项并提交审核。")
+            if action == "submit":
+                messages.success(request, f"已保存 {saved} 项并提交审核。" if saved else "已提交审核。")
             else:
                 messages.success(request, f"已保存 {saved} 项。" if saved else "没有修改，无需保存。")
-            return redirect(_page_url(table, as_of))
-    elif data is not None:
+            for form in forms:
+                for note in form.notes.values():
+                    messages.info(request, f"“{form.indicator.name}”：{note}")
+                for ok, text in form.results:
+                    (messages.success if ok else messages.error)(request, f"“{form.indicator.name}”：{text}")
+            return redirect(page.url)
+    else:
         messages.error(request, "有填写错误，请按提示修改（已填写的内容均已保留）。")
+    return _render(request, page, forms=forms)
 
-    previous = selectors.previous_actuals(table=table, as_of=as_of)
-    evidence = selectors.evidence_by_indicator(table=table)
-    for form in forms:
-        form.previous = previous.get(form.indicator.pk)
-        form.evidence = evidence.get(form.indicator.pk, [])
-    reports = selectors.table_reports(table=table)
-    report = next((r for r in reports if r.as_of == as_of), None)
-    funds = selectors.table_funds(table)
-    execution = selectors.table_executions(table=table).filter(as_of=as_of).order_by("-id").first()
-    execution_form = ExecutionForm(
-        initial={"executed": execution.executed if execution else None, "budget_adjusted": funds.full_year_budget,
-                 "adjustment_reason": funds.adjustment_reason},
-        may_adjust=may.adjust_budget, current_budget=funds.full_year_budget,
-    )
-    return render(request, "reports/report.html", {
-        "project": table.project, "table": table, "funds": funds, "as_of": as_of, "forms": forms, "may": may,
-        "report": report, "reports": reports, "execution": execution, "execution_form": execution_form,
-        "return_form": ReturnForm(), "evidence_form": EvidenceForm(),
-        "na_indicators": [i for i in indicators if i.not_applicable],
-        "closed": unit_year_is_closed(unit_id=table.unit_id, year=table.year),
-    })
+
+def _evidence_changes(request, page: Page, by_indicator: dict[int, IndicatorEntryForm]) -> None:
+    """Store the files chosen in the page's rows and remove the file asked for; each result goes beside
+    its indicator's row (form.results)."""
+    for pk, form in by_indicator.items():
+        for upload in request.FILES.getlist(f"evidence-{pk}"):
+            try:
+                evidence = services.evidence_add(indicator=form.indicator, upload=upload, user=request.user,
+                                                 max_bytes=settings.UPLOAD_MAX_BYTES)
+            except ValidationError as error:
+                form.results.append((False, f"“{upload.name}”未上传：" + "；".join(error.messages)))
+            else:
+                form.results.append((True, f"已上传“{evidence.original_name}”。"))
+    pressed = by_indicator.get(int(request.POST["upload"])) if request.POST.get("upload", "").isdigit() else None
+    if pressed is not None and not pressed.results:
+        pressed.results.append((False, "请先选择要上传的文件，再点击“上传”。"))
+    remove = request.POST.get("remove_evidence")
+    if remove:
+        evidence = get_object_or_404(Evidence.objects.select_related("indicator__table"),
+                                     pk=int(remove) if remove.isdigit() else 0, indicator__table=page.table)
+        form = by_indicator.get(evidence.indicator_id)
+        try:
+            services.evidence_remove(evidence=evidence, user=request.user)
+        except ValidationError as error:
+            result = (False, f"“{evidence.original_name}”未删除：" + "；".join(error.messages))
+        else:
+            result = (True, f"已删除“{evidence.original_name}”。")
+        if form is not None:
+            form.results.append(result)
+        else:
+            (messages.success if result[0] else messages.error)(request, result[1])
+
+
+def _money(value) -> str:
+    return f"{plain_decimal(value)} 万元"
+
+
+def _split_text(figures, sources, suffix: str = "") -> str:
+    """"本年财政拨款 40 万元，上年结转 6 万元" of a row's per-source figures; "" when none was recorded."""
+    if figures is None:
+        return ""
+    return "，".join(f"{label} {_money(getattr(figures, field + suffix))}" for field, label in sources
+                    if getattr(figures, field + suffix) is not None)
+
+
+def _execution_saved_text(saved: services.ExecutionSaved, as_of: dt.date, sources) -> str:
+    """Exactly what was recorded, in one sentence."""
+    parts = []
+    if saved.execution is not None:
+        split = _split_text(saved.execution, sources)
+        parts.append(f"已记录截至 {as_of:%Y-%m-%d} 的累计执行数 {_money(saved.execution.executed)}"
+                     + (f"（其中{split}）" if split else ""))
+    if saved.funds is not None:
+        split = _split_text(saved.funds, sources, "_adjusted")
+        parts.append(f"全年预算数调整为 {_money(saved.funds.full_year_budget)}" + (f"（其中{split}）" if split else "")
+                     + (f"，调整原因：{saved.funds.adjustment_reason}" if saved.funds.adjustment_reason else ""))
+    return "；".join(parts) + "。" if parts else "预算执行没有修改，无需保存。"
 
 
 @login_required
 @require_POST
 def execution_save(request, pk: int):
-    """Record cumulative 执行数 (and, for administrators, the adjusted 全年预算数) as of the page's date."""
+    """Record cumulative 执行数 by source (and, for administrators, the adjusted 全年预算数 and its split) as of
+    the page's date. On an error the page is shown again with everything as typed."""
     table = _visible_table(request.user, pk)
-    may = permissions.table_permissions(request.user, table)
-    if not may.record:
+    page = Page.load(request, table)
+    if not page.may.record:
         raise PermissionDenied("只有项目负责人或单位管理员可以填报预算执行。")
-    as_of = _report_date(request, table)
     funds = selectors.table_funds(table)
-    form = ExecutionForm(request.POST, may_adjust=may.adjust_budget, current_budget=funds.full_year_budget)
-    back = _page_url(table, as_of)
-    if not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            messages.error(request, f"预算执行未保存：{label}{'：' if label else ''}{'；'.join(errors)}")
-        return redirect(back)
-    try:
-        adjusted = form.cleaned_data.get("budget_adjusted")
-        if may.adjust_budget and adjusted is not None and adjusted != funds.full_year_budget:
-            services.budget_adjust(project=table.project, unit=table.unit, year=table.year, adjusted=adjusted,
-                                   reason=form.cleaned_data.get("adjustment_reason", ""), user=request.user)
-        services.execution_report(project=table.project, unit=table.unit, year=table.year, as_of=as_of,
-                                  executed=form.cleaned_data["executed"], user=request.user)
-    except ValidationError as error:
-        messages.error(request, "预算执行未保存：" + "；".join(error.messages))
-    else:
-        messages.success(request, f"已记录截至 {as_of:%Y-%m-%d} 的累计执行数 {form.cleaned_data['executed']} 万元。")
-    return redirect(back)
+    sources = _sources(table)
+    form = ExecutionForm(request.POST, sources=sources, may_adjust=page.may.adjust_budget,
+                         current_budget=funds.full_year_budget)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            saved = services.table_execution_record(
+                table=table, as_of=page.as_of, executed=data["executed"], executed_by_source=form.split("executed_"),
+                budget=data.get("budget_adjusted") if page.may.adjust_budget else None,
+                budget_by_source=form.split("budget_") if page.may.adjust_budget else None,
+                reason=data.get("adjustment_reason", ""), user=request.user,
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _execution_saved_text(saved, page.as_of, sources))
+            return redirect(page.url + "#execution")
+    messages.error(request, "预算执行未保存：请按提示修改（已填写的内容均已保留）。")
+    return _render(request, page, execution_form=form)
 
 
 @login_required
 @require_POST
 def report_review(request, pk: int):
-    """Approve (unit administrators) or return with a reason (administrators and 主管部门 reviewers)."""
+    """Approve (unit administrators) or return with a reason and the indicators it names (administrators and
+    主管部门 reviewers)."""
     report = get_object_or_404(Report, pk=pk, table__in=goal_tables_for_user(user=request.user))
-    table = report.table
+    table = _visible_table(request.user, report.table_id)
     action = request.POST.get("action")
     back = _page_url(table, report.as_of)
     try:
@@ -209,16 +375,35 @@ def report_review(request, pk: int):
         elif action == "return":
             if not permissions.can_return_reports(request.user, table):
                 raise PermissionDenied("您无权退回该填报。")
-            form = ReturnForm(request.POST)
+            form = ReturnForm(request.POST, indicators=table.indicators.filter(not_applicable=False))
             if not form.is_valid():
-                raise ValidationError(form.errors["reason"])
-            services.report_return(report=report, reason=form.cleaned_data["reason"], user=request.user)
+                messages.error(request, "未退回：请按提示修改。")
+                return _render(request, Page.load(request, table, as_of=report.as_of), return_form=form)
+            services.report_return(report=report, reason=form.cleaned_data["reason"],
+                                   indicator_ids=form.cleaned_data["indicators"], user=request.user)
             messages.success(request, "已退回，退回原因将显示给项目负责人。")
         else:
             raise ValidationError("未知的审核操作。")
     except ValidationError as error:
         messages.error(request, "操作未完成：" + "；".join(error.messages))
     return redirect(back)
+
+
+@login_required
+@require_POST
+def report_withdraw(request, pk: int):
+    """撤回: whoever may record takes a submitted report back to a draft, until it is reviewed."""
+    report = get_object_or_404(Report, pk=pk, table__in=goal_tables_for_user(user=request.user))
+    table = report.table
+    if not permissions.can_record(request.user, table):
+        raise PermissionDenied("只有项目负责人或单位管理员可以撤回填报。")
+    try:
+        services.report_withdraw(report=report, user=request.user)
+    except ValidationError as error:
+        messages.error(request, "未撤回：" + "；".join(error.messages))
+    else:
+        messages.success(request, "已撤回：填报恢复为草稿，修改后可重新提交审核。")
+    return redirect(_page_url(table, report.as_of))
 
 
 @login_required

@@ -328,9 +328,12 @@ def project_scorecard(
     *, project: Project, table: GoalTable | None, indicators: list[Indicator], user=None
 ) -> ProjectScorecard:
     """Enrich the indicators of `project_with_scorecard` in place with `light`, `forecast`,
-    `evidence_count` and `actual_pending`, and gather the project's budget execution, reports and chart
-    data. Seven queries with a goal table, one without (plus, when the page asks, whether the user may
-    open the unit's scorecard)."""
+    `evidence_count`, `actual_report` (the report of the latest actual, whose status labels it: 草稿 / 已提交 /
+    已审核), `actual_pending` (not approved yet) and `returned_actual` / `returned_report` (a value of a
+    returned report not yet corrected, 已退回: it counts nowhere, but it is what the lead reported), and
+    gather the project's budget execution, reports and chart data. Seven queries with a goal table (eight
+    while a returned report waits for its correction), one without (plus, when the page asks, whether the
+    user may open the unit's scorecard)."""
     from django.utils.functional import SimpleLazyObject
 
     from kpi.permissions import can_see_unit
@@ -352,12 +355,37 @@ def project_scorecard(
         Report.objects.filter(table=table).select_related("submitted_by", "reviewed_by", "created_by")
         .order_by("-as_of", "-id")
     )
-    approved = {r.pk for r in reports if r.status == Report.Status.APPROVED}
+    by_pk = {r.pk: r for r in reports}
+    returned = _returned_actuals(table=table, reports=reports)
     for indicator in indicators:
         actual = indicator.latest_actual
         indicator.light = status.indicator_lights.get(indicator.pk, Light.NONE)
         indicator.forecast = indicator_forecast(indicator, actual)
         indicator.evidence_count = evidence.get(indicator.pk, 0)
-        indicator.actual_pending = actual is not None and actual.report_id not in approved
+        indicator.actual_report = by_pk.get(actual.report_id) if actual is not None else None
+        indicator.actual_pending = actual is not None and indicator.actual_report.status != Report.Status.APPROVED
+        back = returned.get(indicator.pk)
+        if back is not None and (actual is None or (back.as_of, back.report_id) > (actual.as_of, actual.report_id)):
+            indicator.returned_actual, indicator.returned_report = back, by_pk[back.report_id]
+            indicator.returned_here = indicator.pk in (indicator.returned_report.review_indicators or [])
+        else:
+            indicator.returned_actual = indicator.returned_report = None
+            indicator.returned_here = False
     return ProjectScorecard(status, budget, execution, execution_score, reports, progress_chart_data(indicators),
                             unit_visible)
+
+
+def _returned_actuals(*, table: GoalTable, reports: list[Report]) -> dict[int, Actual]:
+    """Per indicator, the newest actual of a returned report that no later report of its date answers yet
+    (no query when there is none)."""
+    answered = {(r.as_of, r.pk) for r in reports if r.status != Report.Status.RETURNED}
+    waiting = [
+        r.pk for r in reports
+        if r.status == Report.Status.RETURNED and not any(d == r.as_of and pk > r.pk for d, pk in answered)
+    ]
+    if not waiting:
+        return {}
+    newest: dict[int, Actual] = {}
+    for actual in Actual.objects.filter(report_id__in=waiting).order_by("as_of", "report_id", "id"):
+        newest[actual.indicator_id] = actual
+    return newest

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import get_object_or_404, render
@@ -16,8 +17,9 @@ from django_tables2.export import ExportMixin
 from budgets.models import Project, Unit
 from budgets.selectors import projects_editable_by, projects_for_user, units_administered_by, units_for_user
 from kpi import permissions
-from kpi.models import GoalTable
+from kpi.models import GoalTable, Report
 from kpi.monitoring.selectors import table_statuses
+from kpi.reminders.selectors import overdue_projects, reminder_period, report_dates_needing
 
 from .export import SafeTableExport
 from .filters import UnitScorecardFilter
@@ -40,7 +42,9 @@ from .tables import UnitScorecardTable
 
 @login_required
 def home(request):
-    """我的项目 — the projects the user may see, each with its latest total."""
+    """我的项目 — the projects the user may see, each with its latest total and a 填报 link on the date that
+    needs the person (a returned or draft report's, else the month due); a lead also sees what is due this
+    month (their projects not yet reported for last month, due by JIXIAO_REMINDER_DAY)."""
     projects = list(projects_for_user(user=request.user).order_by("-year", "unit__code", "name"))
     tables = list(GoalTable.objects.filter(project__in=projects).select_related("project"))
     totals = latest_table_scores(tables=GoalTable.objects.filter(project__in=projects))
@@ -49,6 +53,11 @@ def home(request):
     table_of = {t.project_id: t for t in tables}
     editable = set(projects_editable_by(user=request.user).filter(pk__in=[p.pk for p in projects])
                    .values_list("pk", flat=True))
+    unit_tables = list(GoalTable.objects.filter(
+        scope=GoalTable.Scope.UNIT, unit__in=units_administered_by(user=request.user)
+    ).select_related("unit").order_by("-year", "unit__code"))
+    today = timezone.localdate()
+    due = report_dates_needing(tables=tables + unit_tables, today=today)
     for project in projects:
         table = table_of.get(project.pk)
         project.table = table
@@ -56,10 +65,20 @@ def home(request):
         project.pending_total = pending.get(table.pk) if table else None
         project.status = statuses.get(table.pk) if table else None
         project.can_edit = project.pk in editable
-    unit_tables = GoalTable.objects.filter(
-        scope=GoalTable.Scope.UNIT, unit__in=units_administered_by(user=request.user)
-    ).select_related("unit").order_by("-year", "unit__code")
-    return render(request, "scorecards/my_projects.html", {"projects": projects, "unit_tables": unit_tables})
+        project.due = due.get(table.pk) if table else None
+        # Submitted reports other than the one the status column shows: a pending report never hides.
+        shown_waiting = bool(project.status and project.status.report
+                             and project.status.report.status == Report.Status.SUBMITTED)
+        project.waiting_other = (project.due.waiting - shown_waiting) if project.due else 0
+    for table in unit_tables:
+        table.due = due.get(table.pk)
+    period = reminder_period(today=today)
+    leads = any(p.lead_id == request.user.pk for p in projects)
+    return render(request, "scorecards/my_projects.html", {
+        "projects": projects, "unit_tables": unit_tables, "period": period, "leads": leads,
+        "due_now": overdue_projects(period=period, lead=request.user) if leads else [],
+        "past_due": today > period.due, "reminder_day": settings.JIXIAO_REMINDER_DAY,
+    })
 
 
 @login_required

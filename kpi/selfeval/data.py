@@ -21,13 +21,18 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Max, Q
 
-from budgets.models import Unit, UnitBudget
+from budgets.models import PROJECT_SOURCES, UNIT_SOURCES, BudgetExecution, Unit, UnitBudget
 from kpi.formatting import percent_text, plain_decimal
 from kpi.models import Actual, GoalTable, Indicator, Report, Score, TableScore
 from kpi.rescoring.selectors import policies_by_table
-from kpi.scoring import EXECUTION_WEIGHT, score_execution
+from kpi.scoring import DEFAULT_POLICY, EXECUTION_WEIGHT, score_execution
+from kpi.targets import target_text
 
 PROJECT_TITLE = "项目支出绩效自评表"
+DEFAULT_POLICY_NAME = "默认评分政策"
+# The source rows of the funds block: (source field, label on the form).
+PROJECT_FUNDS_ROWS = tuple(zip((f for f, _ in PROJECT_SOURCES), ("其中：本年财政拨款", "上年结转资金", "其他资金")))
+UNIT_FUNDS_ROWS = UNIT_SOURCES
 UNIT_TITLE = "部门整体绩效自评表"
 NOT_APPLICABLE = "不适用"
 STALE = "评分更新中：本表有尚未计入得分的修改，下列得分为修改前的结果"
@@ -41,9 +46,26 @@ class NoTables(Exception):
     """The unit has no goal table in that year (the message is in Chinese)."""
 
 
+def policy_text(version: str) -> str:
+    """A scoring policy's version as people name it: 默认评分政策 for the built-in one, “名称（第2版）” for a
+    ScoringPolicy's "名称@v2"."""
+    if not version or version == DEFAULT_POLICY.version:
+        return DEFAULT_POLICY_NAME
+    name, marker, number = version.rpartition("@v")
+    if marker and name and number.isdigit():
+        return f"{name}（第{number}版）"
+    return version
+
+
+def policies_text(versions: str) -> str:
+    """Several versions as kept with a report ("default、名称@v2") by their Chinese names; "" for none."""
+    return "、".join(dict.fromkeys(policy_text(v) for v in (versions or "").split("、") if v))
+
+
 @dataclass(frozen=True)
 class FundsRow:
-    """One row of the 项目资金（万元） block. Execution figures only on the total row, as on the official form."""
+    """One row of the 项目资金（万元） block: the total, or one funds source (its 年初预算数, 全年预算数 and
+    全年执行数; 分值, 执行率 and 得分 only on the total row, as on the official form). None: not recorded."""
 
     label: str
     initial: Decimal | None  # 年初预算数
@@ -70,6 +92,11 @@ class IndicatorRow:
     not_applicable: bool = False
     score_explanation: str = ""  # the engine's one-line 计算说明
     graded_achieved: bool = False  # graded 达成年度指标 (a score inside the band, not necessarily full marks)
+
+    @property
+    def target_shown(self) -> str:
+        """年度指标值 as a person writes it (≥98%, not $\\geq 98\\%$); `target` keeps the published text."""
+        return target_text(self.target)
 
     @property
     def missing(self) -> bool:
@@ -130,6 +157,11 @@ class ProjectEvaluation:
         """分值 of the whole table: execution plus every indicator's weight (100 for a well-formed table)."""
         return self.execution_weight + sum((i.weight for i in self.indicators), Decimal("0"))
 
+    @property
+    def policy_name(self) -> str:
+        """The scoring policy by its Chinese name (默认评分政策, “名称（第2版）”)."""
+        return policy_text(self.policy_version)
+
     def as_json(self) -> dict:
         return {
             "project": self.project_name,
@@ -162,7 +194,7 @@ class ProjectEvaluation:
 def note_parts(e: ProjectEvaluation, generated_at) -> list[str]:
     """The small print under each form (as of when, which policy, when generated, how many items missing)."""
     parts = [f"评分截至 {e.as_of:%Y-%m-%d}（已审核数据）" if e.as_of else "尚无已审核的填报",
-             f"评分政策：{e.policy_version}"]
+             f"评分政策：{e.policy_name}"]
     if generated_at:
         parts.append(f"生成时间：{generated_at:%Y-%m-%d %H:%M}")
     return parts
@@ -193,6 +225,11 @@ class UnitEvaluation:
     @property
     def policy_version(self) -> str:
         return "、".join(dict.fromkeys(e.policy_version for e in self.evaluations if e.policy_version))
+
+    @property
+    def policy_name(self) -> str:
+        """The scoring policies of the tables by their Chinese names (默认评分政策, “名称（第2版）”)."""
+        return "、".join(dict.fromkeys(e.policy_name for e in self.evaluations if e.policy_version))
 
     @property
     def projects_total(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
@@ -312,6 +349,8 @@ def evaluations_build(*, tables: list[GoalTable]) -> list[ProjectEvaluation]:
         ):
             entered[indicator_id].append((as_of, status))
 
+    executions = _executions_by_table(tables)
+
     unit_budgets = {}
     unit_keys = {(t.unit_id, t.year) for t in tables if not t.project_id}
     if unit_keys:
@@ -330,8 +369,37 @@ def evaluations_build(*, tables: list[GoalTable]) -> list[ProjectEvaluation]:
             table=table, as_of=as_of, total=total, approved=table.pk in approved_dates,
             indicators=indicators_by_table.get(table.pk, []), scores=scores, entered=entered,
             unit_budget=unit_budgets.get((table.unit_id, table.year)), policy_version=policy_version,
+            execution=_execution_until(executions.get(table.pk, ()), as_of),
         ))
     return evaluations
+
+
+def _executions_by_table(tables: list[GoalTable]) -> dict[int, list[BudgetExecution]]:
+    """Execution figures per table in the engine's order (date, then entry): the project's, or the unit's own
+    for 部门整体 tables (kpi.rescoring scores the latest one up to each date). One query."""
+    project_tables = {t.project_id: t.pk for t in tables if t.project_id}
+    unit_tables = {(t.unit_id, t.year): t.pk for t in tables if not t.project_id}
+    condition = Q(project_id__in=list(project_tables))
+    if unit_tables:
+        condition |= Q(project__isnull=True, unit_id__in={u for u, _ in unit_tables})
+    result: dict[int, list[BudgetExecution]] = defaultdict(list)
+    for execution in BudgetExecution.objects.filter(condition).order_by("as_of", "id"):
+        table_id = project_tables.get(execution.project_id) if execution.project_id else unit_tables.get(
+            (execution.unit_id, execution.year))
+        if table_id is not None:
+            result[table_id].append(execution)
+    return result
+
+
+def _execution_until(rows, as_of: dt.date | None) -> BudgetExecution | None:
+    """The execution figure that counts at the evaluation's date: the latest up to it."""
+    latest = None
+    if as_of is not None:
+        for row in rows:
+            if row.as_of > as_of:
+                break
+            latest = row
+    return latest
 
 
 def _department_name(unit: Unit) -> str:
@@ -339,7 +407,7 @@ def _department_name(unit: Unit) -> str:
 
 
 def _evaluation(*, table, as_of, total, approved, indicators, scores, entered, unit_budget,
-                policy_version) -> ProjectEvaluation:
+                policy_version, execution) -> ProjectEvaluation:
     missing: list[str] = []
     if table.status == GoalTable.Status.DRAFT:
         missing.append("绩效目标表尚未批复（仍为草稿）")
@@ -349,7 +417,7 @@ def _evaluation(*, table, as_of, total, approved, indicators, scores, entered, u
         missing.append("绩效目标表没有任何绩效指标")
 
     budget, executed, rate, execution_points = _execution(table, total, unit_budget)
-    funds = _funds(table, unit_budget, budget, executed, rate, execution_points, missing)
+    funds = _funds(table, unit_budget, budget, executed, rate, execution_points, execution, missing)
     if budget is not None and budget == 0:
         missing.append("全年预算数为 0，预算执行率无法计算（执行率未定义，不计分）")
     if executed is None:
@@ -357,7 +425,7 @@ def _evaluation(*, table, as_of, total, approved, indicators, scores, entered, u
         missing.append(f"缺少全年执行数（{when}未登记预算执行数），预算执行率无法计算")
 
     if table.is_stale:
-        missing.append(STALE)
+        missing.insert(0, STALE)  # first: every other item may be out of date
     rows = [_indicator_row(i, scores.get(i.pk), as_of, entered.get(i.pk, ()), missing, stale=table.is_stale)
             for i in indicators]
     if total is None:
@@ -401,29 +469,57 @@ def _execution(table, total, unit_budget):
     return budget, None, None, None
 
 
-def _funds(table, unit_budget, budget, executed, rate, points, missing) -> list[FundsRow]:
-    """The funds block: 年度资金总额 and its sources (a project's, or a unit's 财政资金 上级/本级 and 其他资金)."""
+def _funds(table, unit_budget, budget, executed, rate, points, execution, missing) -> list[FundsRow]:
+    """The funds block: 年度资金总额 and each source (a project's 本年财政拨款 / 上年结转 / 其他资金, or a unit's
+    财政资金 上级安排 / 本级安排 and 其他资金) with its 年初预算数 (the published split), 全年预算数 (the
+    adjusted split, or the published one when the budget was not adjusted) and 全年执行数 (the split of the
+    execution figure that counts). What is not recorded is None and listed in `missing`, never guessed."""
     if table.project_id:
-        project = table.project
-        initial = project.budget_initial
-        sources = [("其中：本年财政拨款", project.fiscal), ("上年结转资金", project.carryover),
-                   ("其他资金", project.other)]
+        funds, sources = table.project, PROJECT_FUNDS_ROWS
+        initial = funds.budget_initial
     elif unit_budget is not None:
+        funds, sources = unit_budget, UNIT_FUNDS_ROWS
         initial = unit_budget.total
-        sources = [("财政资金（上级安排）", unit_budget.fiscal_superior),
-                   ("财政资金（本级安排）", unit_budget.fiscal_local), ("其他资金", unit_budget.other)]
     else:
         missing.append("未登记部门年度预算（年初预算数、全年预算数）")
-        initial = None
-        sources = [("财政资金（上级安排）", None), ("财政资金（本级安排）", None), ("其他资金", None)]
-    adjusted = initial is not None and budget is not None and budget != initial
-    if adjusted:
-        # The adjusted total is known, its split over the sources is not: shown as missing, not guessed.
+        funds, sources, initial = None, UNIT_FUNDS_ROWS, None
+    names = "、".join(label.removeprefix("其中：") for _, label in sources)
+
+    published = dict.fromkeys((field for field, _ in sources), None)
+    if funds is not None:
+        split = {field: getattr(funds, field) for field, _ in sources}
+        if sum(split.values(), Decimal("0")) == initial:
+            published = split
+        else:
+            missing.append(f"年初预算数未按资金来源登记完整（{_split_text(split, sources)}，合计 "
+                           f"{_money(sum(split.values(), Decimal('0')))} 万元，年初预算数 {_money(initial)} 万元），"
+                           "请补齐各资金来源的年初预算数")
+
+    full_year = dict.fromkeys(published, None)
+    adjusted = {field: getattr(funds, f"{field}_adjusted") for field, _ in sources} if funds is not None else {}
+    if any(value is not None for value in adjusted.values()):
+        full_year = adjusted
+    elif budget is not None and initial is not None and budget == initial:
+        full_year = published  # not adjusted: the published split stands
+    elif budget is not None and initial is not None:
         missing.append(f"全年预算数已调整（年初 {_money(initial)} 万元 → 全年 {_money(budget)} 万元），"
-                       "各资金来源的全年预算数未登记")
+                       f"各资金来源（{names}）的全年预算数未登记，请补齐")
+
+    spent = dict.fromkeys(published, None)
+    if executed is not None and execution is not None:
+        split = {field: getattr(execution, field) for field, _ in sources}
+        if all(value is not None for value in split.values()):
+            spent = split
+        else:
+            missing.append(f"截至 {execution.as_of:%Y-%m-%d} 的全年执行数未按资金来源（{names}）登记，请补齐")
+
     rows = [FundsRow("年度资金总额", initial, budget, executed, EXECUTION_WEIGHT, rate, points, is_total=True)]
-    rows += [FundsRow(label, value, None if adjusted else value) for label, value in sources]
+    rows += [FundsRow(label, published[field], full_year[field], spent[field]) for field, label in sources]
     return rows
+
+
+def _split_text(split: dict, sources) -> str:
+    return "、".join(f"{label.removeprefix('其中：')} {_money(split[field])} 万元" for field, label in sources)
 
 
 def _actual_text(actual: Actual, indicator: Indicator) -> str:
@@ -505,7 +601,7 @@ def _goal_summary(e: ProjectEvaluation) -> str:
     else:
         parts = [f"{len(e.indicators)} 项绩效指标中，{len(full)} 项达到年度指标值"]
         if partial:
-            details = "；".join(f"{r.name}（实际 {r.actual}，年度指标值 {r.target}）" for r in partial[:SUMMARY_NAMES])
+            details = "；".join(f"{r.name}（实际 {r.actual}，年度指标值 {r.target_shown}）" for r in partial[:SUMMARY_NAMES])
             more = f"等 {len(partial)} 项" if len(partial) > SUMMARY_NAMES else ""
             parts.append(f"{len(partial)} 项未完全达到：{details}{more}")
         if absent:

@@ -225,13 +225,13 @@ def _funds(pdf: _Pdf, e: ProjectEvaluation) -> None:
             _cell(row, pdf, funds.label, align="LEFT")
             _number_cell(row, pdf, money_text(funds.initial))
             _number_cell(row, pdf, money_text(funds.full_year))
+            _number_cell(row, pdf, money_text(funds.executed))
             if funds.is_total:
-                _number_cell(row, pdf, money_text(funds.executed))
                 _number_cell(row, pdf, points_text(funds.weight))
                 _number_cell(row, pdf, percent_text(funds.rate))
                 _number_cell(row, pdf, points_text(funds.points))
             else:
-                for _ in range(4):
+                for _ in range(3):
                     _cell(row, pdf, NONE)
 
 
@@ -267,7 +267,7 @@ def _indicators(pdf: _Pdf, e: ProjectEvaluation) -> None:
             if index in level2_spans:
                 _cell(row, pdf, ind.level2, rowspan=level2_spans[index])
             _cell(row, pdf, ind.name, align="LEFT")
-            _cell(row, pdf, ind.target)
+            _cell(row, pdf, ind.target_shown)
             if ind.actual is None:
                 _cell(row, pdf, MISSING, style=RED)
             else:
@@ -367,7 +367,7 @@ def _section(pdf: _Pdf, title: str) -> None:
 def _cover(pdf: _Pdf, u: UnitEvaluation, *, generated_at) -> None:
     pdf.add_page()
     pdf.heading("绩效自评缺失项", f"{u.unit_name} · {u.year} 年度")
-    details = [f"主管部门：{u.department_name}", f"评分政策：{u.policy_version}"]
+    details = [f"主管部门：{u.department_name}", f"评分政策：{u.policy_name}"]
     if generated_at:
         details.append(f"生成时间：{generated_at:%Y-%m-%d %H:%M}")
     tables = "、".join(e.label for e in u.evaluations)

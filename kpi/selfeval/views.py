@@ -12,7 +12,7 @@ from kpi.goals.selectors import goal_tables_for_user
 from kpi.models import SelfEvalReport
 
 from . import services
-from .data import NoTables, unit_evaluation
+from .data import NoTables, policies_text, unit_evaluation
 from .selectors import selfeval_reports_for_user, selfeval_reports_of_unit
 
 STALE_MESSAGE = "评分更新中：该绩效目标表有尚未计入得分的修改，请稍候约一分钟再下载。"
@@ -55,6 +55,8 @@ def unit_page(request, unit_pk: int, year: int):
     except NoTables as no_tables:
         evaluation, error = None, str(no_tables)
     reports = selfeval_reports_of_unit(unit=unit, year=year)
+    for report in reports:  # the policies by their Chinese names, not their stored versions
+        report.policy_name = policies_text(report.policy_version)
     running = next((r for r in reports if r.table_id is None and r.status in (
         SelfEvalReport.Status.PENDING, SelfEvalReport.Status.RUNNING)), None)
     stale = {t.pk for t in goal_tables_for_user(user=request.user).filter(unit=unit, year=year) if t.is_stale}

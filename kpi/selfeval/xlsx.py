@@ -39,7 +39,7 @@ from kpi.spreadsheets import (
 from .data import NOT_APPLICABLE, PROJECT_TITLE, UNIT_TITLE, ProjectEvaluation, UnitEvaluation, note_parts
 
 MISSING = "缺失"
-NONE = "—"  # a cell the official form leaves empty (execution figures of the source rows)
+NONE = "—"  # a cell the official form leaves empty (分值, 执行率 and 得分 of the source rows)
 COVER_TITLE = "缺失项"
 UNIT_SHEET = "部门整体自评表"
 
@@ -70,7 +70,7 @@ def table_workbook(evaluation: ProjectEvaluation, *, generated_at: dt.datetime |
     _Form(sheet).table(evaluation, generated_at=generated_at)
     _write_cover(workbook.create_sheet(COVER_TITLE), heading=f"{evaluation.label} · {evaluation.year} 年度",
                  items=[(evaluation.label, item) for item in evaluation.missing],
-                 policy_version=evaluation.policy_version, generated_at=generated_at)
+                 policy_name=evaluation.policy_name, generated_at=generated_at)
     return _save(workbook)
 
 
@@ -79,7 +79,7 @@ def unit_workbook(evaluation: UnitEvaluation, *, generated_at: dt.datetime | Non
     workbook = Workbook()
     workbook.remove(workbook.active)
     _write_cover(workbook.create_sheet(COVER_TITLE), heading=f"{evaluation.unit_name} · {evaluation.year} 年度",
-                 items=evaluation.missing, policy_version=evaluation.policy_version, generated_at=generated_at)
+                 items=evaluation.missing, policy_name=evaluation.policy_name, generated_at=generated_at)
     _Form(workbook.create_sheet(UNIT_SHEET)).unit(evaluation, generated_at=generated_at)
     used = {COVER_TITLE.casefold(), UNIT_SHEET.casefold()}
     for project in evaluation.projects:
@@ -171,13 +171,13 @@ class _Form:
             self.cell(row, 2, funds.label, align=LEFT)
             self.money(row, 3, funds.initial)
             self.money(row, 4, funds.full_year)
+            self.money(row, 5, funds.executed)
             if funds.is_total:
-                self.money(row, 5, funds.executed)
                 self.number(row, 6, funds.weight)
                 self.number(row, 7, funds.rate, number_format=PERCENT_FORMAT)
                 self.number(row, 8, funds.points)
             else:
-                for column in (5, 6, 7, 8):
+                for column in (6, 7, 8):
                     self.cell(row, column, NONE, align=CENTER)
         self.row = top + len(e.funds) + 1
 
@@ -202,7 +202,7 @@ class _Form:
             self.cell(row, 1, ind.level1, align=CENTER)
             self.cell(row, 2, ind.level2, align=CENTER)
             self.cell(row, 3, ind.name, align=LEFT)
-            self.cell(row, 4, ind.target, align=CENTER)
+            self.cell(row, 4, ind.target_shown, align=CENTER)
             if ind.actual is None:
                 self.cell(row, 5, MISSING, font=_MISSING_FONT, align=CENTER)
             else:
@@ -318,13 +318,13 @@ class _Form:
                 merge(self.sheet, first + start, column, first + end, column)
 
 
-def _write_cover(sheet: Worksheet, *, heading: str, items: list[tuple[str, str]], policy_version: str,
+def _write_cover(sheet: Worksheet, *, heading: str, items: list[tuple[str, str]], policy_name: str,
                  generated_at) -> None:
     """缺失项: every missing item, one per row, so nothing is mistaken for a zero."""
     form = _Form(sheet, widths=(8, 34, 80))
     form.merged(1, 1, 3, "绩效自评缺失项", font=TITLE_FONT, align=CENTER, border=False)
     sheet.row_dimensions[1].height = 30
-    details = [heading, f"评分政策：{policy_version}"]
+    details = [heading, f"评分政策：{policy_name}"]
     if generated_at:
         details.append(f"生成时间：{generated_at:%Y-%m-%d %H:%M}")
     form.merged(2, 1, 3, " · ".join(details), align=CENTER, border=False)

@@ -1,4 +1,13 @@
+"""年度关账: closing a unit's year (its goal tables become read-only) and reopening it with a reason."""
 from django import forms
+
+from .services import FORCE_LABEL
+
+
+class CloseForm(forms.Form):
+    """关账 — with the explicit word of the administrator when reports still wait for review."""
+
+    force = forms.BooleanField(label=FORCE_LABEL, required=False)
 
 
 class ReopenForm(forms.Form):

@@ -28,3 +28,16 @@ def browser_page(monkeypatch, tmp_path):
         finally:
             context.close()
             browser.close()
+
+
+PASSWORD = "pw-for-tests-123"  # UserFactory's
+
+
+def login(page, live_server, username, password=PASSWORD):
+    """Sign in through the login page as a person does (any earlier session dropped first)."""
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")

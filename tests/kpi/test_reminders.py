@@ -1,7 +1,13 @@
 """填报提醒: who is reminded of last month's monitoring report, in Chinese, once per period."""
 import datetime as dt
+import logging
+import os
+import re
+import subprocess
+import sys
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -19,6 +25,7 @@ from kpi.yearclose.services import unit_year_close
 from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
 
 pytestmark = pytest.mark.django_db
+REPO = Path(__file__).resolve().parents[2]
 DUE_DAY = dt.date(2026, 8, 5)  # July's figures are due
 JULY_END = dt.date(2026, 7, 31)
 
@@ -251,3 +258,79 @@ def test_the_command_sends_for_a_given_date(scene):
     assert len(mail.outbox) == 4
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command("send_reminders", "--date", "5.8.2026")
+
+
+# --- absolute links, the settings that give them, the demo's addresses --------------------------------------
+
+def test_the_emails_carry_absolute_links_to_the_report_page(scene, settings):
+    settings.JIXIAO_SITE_URL = "https://jixiao.example.org/"
+    reminders_send(today=DUE_DAY)
+    lead_mail = to("lead@example.org")[0].body
+    teachers = scene["teachers"]
+    assert f"填报地址：https://jixiao.example.org/projects/{teachers.pk}/report/?as_of=2026-07-31" in lead_mail
+    digest = to("admin_a@example.org")[0].body
+    assert f"https://jixiao.example.org/projects/{scene['clinics'].pk}/" in digest
+    before = re.findall(r"(.{0,26})/projects/\d+/", lead_mail + digest)
+    assert before and all(text.endswith("https://jixiao.example.org") for text in before)
+
+
+def test_without_a_site_address_the_mails_say_paths_and_the_log_warns(scene, settings, caplog):
+    settings.JIXIAO_SITE_URL = ""
+    with caplog.at_level(logging.WARNING, logger="kpi.reminders.services"):
+        reminders_send(today=DUE_DAY)
+    assert "JIXIAO_SITE_URL is not set" in caplog.text
+
+
+def test_the_link_of_the_lead_mail_opens_the_report_page_at_the_date_due(scene, client):
+    scene["lead"].set_password("pw")
+    scene["lead"].save()
+    reminders_send(today=DUE_DAY)
+    path = re.search(r"填报地址：\S*?(/projects/\d+/report/\?as_of=2026-07-31)", to("lead@example.org")[0].body).group(1)
+    client.force_login(scene["lead"])
+    response = client.get(path, follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0].endswith("?as_of=2026-07-31")
+
+
+def test_local_settings_give_the_dev_server_as_the_site_address(tmp_path):
+    code = "import django; from django.conf import settings; django.setup(); print(settings.JIXIAO_SITE_URL)"
+    env = {k: v for k, v in os.environ.items() if k != "JIXIAO_SITE_URL"}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", JIXIAO_VAR_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == "http://127.0.0.1:8000", done.stderr
+    env["JIXIAO_SITE_URL"] = "https://jixiao.example.org"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == "https://jixiao.example.org"
+
+
+def test_the_site_address_is_documented_in_env_example():
+    text = (REPO / ".env.example").read_text(encoding="utf-8")
+    assert "# JIXIAO_SITE_URL=https://" in text
+    explained = text.split("# JIXIAO_SITE_URL=", 1)[0]
+    assert "JIXIAO_SITE_URL is the site's public address" in explained and "http://127.0.0.1:8000" in explained
+
+
+def test_demo_users_have_addresses_and_get_the_reminders(settings):
+    settings.JIXIAO_ALLOW_DEMO_DATA = True
+    call_command("load_demo", stdout=StringIO())
+    from django.contrib.auth import get_user_model
+
+    users = dict(get_user_model().objects.values_list("username", "email"))
+    for username in ("admin", "liumin", "chenjing", "wangfang", "zhaolei"):
+        assert users[username] == f"{username}@example.org"
+    result = reminders_send(today=dt.date(2026, 12, 5))  # November: no demo project has reported it
+    assert result["skipped_no_email"] == 0
+    assert {m.to[0] for m in mail.outbox} == {"wangfang@example.org", "zhaolei@example.org", "liumin@example.org"}
+
+
+def test_reloading_the_demo_gives_older_demo_users_their_addresses(settings):
+    settings.JIXIAO_ALLOW_DEMO_DATA = True
+    call_command("load_demo", stdout=StringIO())
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    User.objects.filter(username="wangfang").update(email="")
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "示范数据已存在" in out.getvalue()
+    assert User.objects.get(username="wangfang").email == "wangfang@example.org"

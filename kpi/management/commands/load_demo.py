@@ -2,7 +2,9 @@
 
 The goal tables come from `kpi/demo/demo-disclosure-2026.txt`, a disclosure we wrote in the published
 2026 layout, imported exactly as a unit's own disclosure would be; then leads are assigned and the
-year's actuals and budget execution recorded, as the people would through the app.
+year's actuals and budget execution recorded, as the people would through the app: the administrator
+names the leads and approves (批复) the tables through the services, so every step is in the history (and
+a year closed and reopened gives each table back the status it had).
 """
 import datetime as dt
 from decimal import Decimal
@@ -13,7 +15,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from budgets.models import Project, Unit
-from budgets.services import membership_grant, unit_create
+from budgets.services import membership_grant, project_assign_lead, unit_create
+from kpi.goals.services import goal_table_approve
 from kpi.importers.parsed import NotADisclosure
 from kpi.importers.services import import_file
 from kpi.models import GoalTable, Indicator, Report
@@ -26,8 +29,9 @@ MID_YEAR = dt.date(YEAR, 7, 31)
 AUTUMN = dt.date(YEAR, 10, 31)
 UNIT_NAME = "示范市社会保险服务中心"
 
+DEMO_MAIL_DOMAIN = "example.org"  # reserved for examples (RFC 2606): the reminders have an address, mail goes nowhere
 USERS = [
-    # username, full name, superuser, (unit code, role) or None, description
+    # username, full name, superuser, (unit code, role) or None, description; each has username@DEMO_MAIL_DOMAIN
     ("admin", "系统管理员", True, None, "系统管理员，可进入管理后台"),
     ("liumin", "刘敏", False, ("DEMO-SB", "admin"), "示范市社会保险服务中心 单位管理员"),
     ("chenjing", "陈静", False, ("DEMO-RS", "reviewer"), "示范市人力资源和社会保障局 主管部门审核"),
@@ -85,6 +89,7 @@ class Command(BaseCommand):
             raise CommandError("生产环境不能载入示范数据：示范账号的密码是公开的。")
         if Unit.objects.filter(code="DEMO-SB").exists():
             self.stdout.write("示范数据已存在，跳过。")
+            self.give_addresses()
         else:
             with transaction.atomic():
                 self.load()
@@ -112,11 +117,11 @@ class Command(BaseCommand):
                     execution_report(unit=unit, year=YEAR, as_of=as_of, executed=executed, user=lead)
             else:
                 project = Project.objects.get(unit=unit, year=YEAR, name=project_name)
-                Project.objects.filter(pk=project.pk).update(lead=lead)
+                project_assign_lead(project=project, lead=lead, user=users["liumin"])
                 table = GoalTable.objects.get(project=project)
                 for as_of, executed in spec["execution"].items():
                     execution_report(project=project, as_of=as_of, executed=executed, user=lead)
-            GoalTable.objects.filter(pk=table.pk).update(status=GoalTable.Status.APPROVED)
+            goal_table_approve(table=table, user=users["liumin"])
             self.record_actuals(table, spec["actuals"], lead, approver=users["liumin"])
 
     def create_users(self) -> dict:
@@ -125,7 +130,8 @@ class Command(BaseCommand):
         for username, full_name, superuser, role, _description in USERS:
             user, created = User.objects.get_or_create(
                 username=username,
-                defaults={"first_name": full_name, "is_superuser": superuser, "is_staff": superuser},
+                defaults={"first_name": full_name, "is_superuser": superuser, "is_staff": superuser,
+                          "email": f"{username}@{DEMO_MAIL_DOMAIN}"},
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
@@ -134,6 +140,12 @@ class Command(BaseCommand):
                 membership_grant(user=user, unit=Unit.objects.get(code=role[0]), role=role[1])
             users[username] = user
         return users
+
+    def give_addresses(self):
+        """Demo users of an older load have no e-mail address: give them theirs (the reminders need one)."""
+        User = get_user_model()
+        for username, *_rest in USERS:
+            User.objects.filter(username=username, email="").update(email=f"{username}@{DEMO_MAIL_DOMAIN}")
 
     def record_actuals(self, table, actuals, user, approver):
         """Record the actuals; July reports are approved, October ones only submitted."""

@@ -320,8 +320,8 @@ def test_the_upload_page_query_count_does_not_grow_with_jobs(client, demo_unit, 
     membership_grant(user=admin, unit=demo_unit, role="admin")
     ImportJobFactory(user=admin)
     client.force_login(admin)
-    # Session and user 2, may import 1, navigation 4, the latest jobs 1.
-    with django_assert_num_queries(8) as one:
+    # Session and user 2, may import 1, navigation 5, the latest jobs 1.
+    with django_assert_num_queries(9) as one:
         assert client.get(reverse("importers:upload")).status_code == 200
     for _ in range(4):
         ImportJobFactory(user=admin)
@@ -412,3 +412,38 @@ def test_the_upload_page_takes_the_excel_template(client, demo_unit):
     assert response.status_code == 302
     preview = client.get(reverse("importers:detail", args=[job.pk])).content.decode()
     assert "城乡居民养老保险待遇发放服务项目" in preview and "无变化" in preview
+
+
+def test_confirming_re_checks_that_the_user_still_administers_the_unit(client, demo_unit, monkeypatch):
+    """An administrator uploads, loses the role before confirming: the confirmation is refused in Chinese,
+    nothing is queued, the job stays to be confirmed."""
+    from budgets.models import UnitMembership
+
+    admin = UserFactory()
+    membership_grant(user=admin, unit=demo_unit, role="admin")
+    membership_grant(user=admin, unit=UnitFactory(), role="admin")  # still an administrator elsewhere
+    queued = []
+    monkeypatch.setattr(import_job_run, "delay", lambda job_id: queued.append(job_id))
+    job, _ = service.import_job_create(user=admin, data=DEMO.read_bytes(), filename=DEMO.name)
+    # The role is withdrawn (the admin site deletes the membership row; there is no service for it).
+    UnitMembership.objects.filter(user=admin, unit=demo_unit).delete()
+    client.force_login(admin)
+    response = client.post(reverse("importers:confirm", args=[job.pk]))
+    assert response.status_code == 403
+    assert "您不是“示范市社会保险服务中心”的单位管理员，不能导入该单位的绩效目标表。" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.PREVIEW and queued == []
+    with pytest.raises(service.ImportRefused):
+        service.import_job_confirm(job=job)  # by default, the uploader is checked
+    assert not GoalTable.objects.exists()
+
+
+def test_the_preview_shows_targets_as_a_person_writes_them(client, demo_unit):
+    admin = UserFactory()
+    membership_grant(user=admin, unit=demo_unit, role="admin")
+    client.force_login(admin)
+    job, _ = service.import_job_create(user=admin, data=DEMO.read_bytes(), filename=DEMO.name)
+    page = client.get(reverse("importers:detail", args=[job.pk])).content.decode()
+    # ≥ as people write it, the published text one click away
+    assert '<details class="target"><summary>≥2.8万件</summary><small>原文：&gt;=2.8万件</small></details>' in page
+    assert "<td>&gt;=2.8万件</td>" not in page

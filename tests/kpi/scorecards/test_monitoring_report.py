@@ -338,13 +338,14 @@ def test_the_query_count_does_not_grow_with_projects_or_indicators(client, djang
 
     user = UserFactory(is_superuser=True)
     client.force_login(user)
-    # Session and user 2, the unit 1, the report 7 (projects, tables, indicators, actuals, execution, unit
-    # budget, reports), navigation 2 (a superuser's).
-    with django_assert_num_queries(12) as page_one:
+    # Session and user 2, the unit 1, the report 8 (projects, tables, the projects' history for their budgets
+    # at the cut, indicators, actuals, execution, the unit budget's history, reports), navigation 3 (a
+    # superuser's: may see scorecards, the review count, may import).
+    with django_assert_num_queries(14) as page_one:
         assert client.get(page_url(small)).status_code == 200
     with django_assert_num_queries(len(page_one)):
         assert client.get(page_url(large)).status_code == 200
-    with django_assert_num_queries(10) as xlsx_one:  # the page's, without the navigation
+    with django_assert_num_queries(11) as xlsx_one:  # the page's, without the navigation
         assert client.get(page_url(small, name="monitoring:unit-xlsx")).status_code == 200
     with django_assert_num_queries(len(xlsx_one)):
         assert client.get(page_url(large, name="monitoring:unit-xlsx")).status_code == 200

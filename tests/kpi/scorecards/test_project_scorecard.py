@@ -68,7 +68,7 @@ def test_every_indicator_shows_its_figures(client, unit_world, project):
     page = response.content.decode()
     first, second, third = indicator_rows(page)
     # first: the August draft (9, forecast 15 entered) is the latest actual; the official score is July's 6 of 10
-    assert "社保宣传指标0" in first and "&gt;=10个" in first and "9个" in first and "2026-08-31 · 待审核" in first
+    assert "社保宣传指标0" in first and "&gt;=10个" in first and "9个" in first and "2026-08-31 · 草稿" in first
     assert "15个" in first  # the forecast the lead entered
     assert "60.00%" in first and "18.00 / 30.00" in first and "暂算 27.00" in first
     assert "按完成比例" in first or "×" in first  # the one-line explanation
@@ -147,9 +147,9 @@ def test_the_query_count_does_not_grow_with_indicators_reports_or_evidence(clien
     for indicator in table.indicators.all()[:4]:
         evidence_add(indicator=indicator, upload=SimpleUploadedFile("e.pdf", b"%PDF-1.4\n%%EOF"), max_bytes=10_000)
     execution_report(project=large, as_of=APRIL, executed=Decimal("10"))
-    # The page's queries as in tests/kpi/test_views.py; a superuser's scoping and permissions need no
-    # memberships or unit tree.
-    for user, queries in ((people["admin"], 25), (UserFactory(is_superuser=True), 18)):
+    # The page's queries as in tests/kpi/test_views.py (and the navigation's count of reports waiting for
+    # review); a superuser's scoping and permissions need no memberships or unit tree.
+    for user, queries in ((people["admin"], 26), (UserFactory(is_superuser=True), 19)):
         client.force_login(user)
         rescore_stale()
         with django_assert_num_queries(queries):

@@ -74,8 +74,8 @@ def test_the_navigation_link_shows_to_those_who_may_see_a_unit(client, unit_worl
 def test_the_query_count_does_not_grow_with_units_or_projects(client, unit_world, django_assert_num_queries):
     client.force_login(unit_world["people"]["reviewer"])
     # Session and user 2, the visible units 3, their years 1, the year's tables 1, the lights 4 (indicators,
-    # actuals, execution, reports), the rows 1, navigation 4.
-    with django_assert_num_queries(16):
+    # actuals, execution, reports), the rows 1, navigation 5 (with the count waiting for review).
+    with django_assert_num_queries(17):
         before, _ = count_queries(client, reverse("scorecards:home"))
     for i in range(3):
         child = UnitFactory(parent=unit_world["other"])

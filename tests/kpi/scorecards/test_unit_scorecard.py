@@ -247,8 +247,8 @@ def test_the_query_count_does_not_grow_with_projects_or_indicators(admin_client,
     unit_table(unit)
     # Session and user 2, the unit through the scoping 3, the tables 1, the lights 6 (indicators, actuals,
     # execution, unit budget, reports, projects), the rows 1, the 部门整体 table's scorecard 4, the years 1,
-    # navigation 4, the header's rows 1.
-    with django_assert_num_queries(23):
+    # navigation 5 (with the count of reports waiting for review), the header's rows 1.
+    with django_assert_num_queries(24):
         before, _ = count_queries(admin_client, url(unit))
     with django_assert_num_queries(13):  # the page's first 13: no 部门整体 table, header or navigation
         export_before, _ = count_queries(admin_client, url(unit, _export="xlsx"))
@@ -259,7 +259,7 @@ def test_the_query_count_does_not_grow_with_projects_or_indicators(admin_client,
     assert len(names(response)) == 13
     with django_assert_num_queries(export_before):
         admin_client.get(url(unit, _export="xlsx"))
-    with django_assert_num_queries(23):  # as unsorted: the sort and the filter are in the rows' query
+    with django_assert_num_queries(24):  # as unsorted: the sort and the filter are in the rows' query
         sorted_before, _ = count_queries(admin_client, url(unit, sort="-total", light="blue"))
     for i in range(3):
         scored_project(unit, f"再多项目{i}", value="9", executed="90")

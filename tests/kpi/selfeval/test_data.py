@@ -70,6 +70,9 @@ def test_header_and_funds(world):
         "其中：本年财政拨款", Decimal("150.00"), Decimal("150.00"), None)
     assert (carryover.label, carryover.initial) == ("上年结转资金", Decimal("30.00"))
     assert (other.label, other.initial) == ("其他资金", Decimal("20.00"))
+    # the 150 executed was recorded without its split: missing per source, listed, never guessed
+    assert [row.executed for row in e.funds[1:]] == [None, None, None]
+    assert "截至 2026-07-31 的全年执行数未按资金来源（本年财政拨款、上年结转资金、其他资金）登记，请补齐" in e.missing
     assert e.goal_actual.startswith("截至 2026年07月31日（已审核数据），全年执行数 150.00 万元，预算执行率 75.00%")
     assert "参训人员满意度" in e.goal_actual and f"自评得分 {e.total} 分" in e.goal_actual
 
@@ -206,8 +209,8 @@ def test_query_count_does_not_grow_with_tables(django_assert_max_num_queries, dj
             actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("100"))
             approve_reports(table)
         tables_rescore(table_ids=GoalTable.objects.filter(unit=unit).values_list("pk", flat=True))
-    # Tables, approved reports, official totals, scores, indicators, actuals.
-    with django_assert_num_queries(6) as queries:
+    # Tables, approved reports, official totals, scores, indicators, actuals, execution figures.
+    with django_assert_num_queries(7) as queries:
         unit_evaluation(unit=small, year=2026)
     with django_assert_max_num_queries(len(queries)):
         unit_evaluation(unit=large, year=2026)

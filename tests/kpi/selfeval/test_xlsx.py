@@ -40,9 +40,10 @@ def test_project_sheet_cell_by_cell(world):
     assert values(ws, 4) == ["主管部门", "测试市人社局", None, None, "实施单位", "测试市就业服务中心", None, None]
     assert values(ws, 5) == ["项目资金（万元）", None, "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"]
     assert values(ws, 6) == [None, "年度资金总额", 200, 200, 150, 10, 0.75, 7.5]
-    assert values(ws, 7) == [None, "其中：本年财政拨款", 150, 150, "—", "—", "—", "—"]
-    assert values(ws, 8) == [None, "上年结转资金", 30, 30, "—", "—", "—", "—"]
-    assert values(ws, 9) == [None, "其他资金", 20, 20, "—", "—", "—", "—"]
+    # 全年执行数 per source: the 150 was recorded without its split, so each shows 缺失 (never a guess)
+    assert values(ws, 7) == [None, "其中：本年财政拨款", 150, 150, "缺失", "—", "—", "—"]
+    assert values(ws, 8) == [None, "上年结转资金", 30, 30, "缺失", "—", "—", "—"]
+    assert values(ws, 9) == [None, "其他资金", 20, 20, "缺失", "—", "—", "—"]
     for column in "CDEFH":
         assert ws[f"{column}6"].number_format == "0.00"
     assert ws["G6"].number_format == "0.00%"
@@ -52,19 +53,19 @@ def test_project_sheet_cell_by_cell(world):
     assert values(ws, 12) == ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分",
                               "偏差原因分析及改进措施"]
     p = [None if x is None else float(x) for x in expected.points]
-    assert values(ws, 13) == ["产出指标", "数量指标", "培训人次", ">=100人次", "80人次", 30, p[0],
+    assert values(ws, 13) == ["产出指标", "数量指标", "培训人次", "≥100人次", "80人次", 30, p[0],
                               "偏差原因（经费保障）：下半年资金到位较晚；改进措施：提前拨付培训资金"]
-    assert values(ws, 14) == [None, "质量指标", "培训合格率", ">=95%", "96%", 20, p[1], None]  # A14 merged into A13
-    assert values(ws, 15) == ["成本指标", "经济成本指标", "人均培训成本", "<=50元/人", "40元/人", 15, p[2], None]
+    assert values(ws, 14) == [None, "质量指标", "培训合格率", "≥95%", "96%", 20, p[1], None]  # A14 merged into A13
+    assert values(ws, 15) == ["成本指标", "经济成本指标", "人均培训成本", "≤50元/人", "40元/人", 15, p[2], None]
     assert values(ws, 16) == ["效益指标", "社会效益指标", "就业服务质量", "有效提升", "部分达成年度指标并具有一定效果", 10,
                               p[3], None]
-    assert values(ws, 17) == ["满意度指标", "服务对象满意度指标", "参训人员满意度", ">=90%", "缺失", 10, "缺失", None]
+    assert values(ws, 17) == ["满意度指标", "服务对象满意度指标", "参训人员满意度", "≥90%", "缺失", 10, "缺失", None]
     assert values(ws, 18) == ["效益指标", "可持续影响指标", "长效机制建设", "持续提高", "不适用", 5, "不适用",
                               "不适用：本年度未开展"]
     assert values(ws, 19) == ["总分", None, None, None, None, 100, float(expected.total.total),
                               f"等级：{expected.grade}"]
     assert ws["G19"].number_format == "0.00" and ws["F13"].number_format == "0.00"
-    assert ws["A20"].value.startswith("评分截至 2026-07-31（已审核数据）；评分政策：default")
+    assert ws["A20"].value.startswith("评分截至 2026-07-31（已审核数据）；评分政策：默认评分政策")
 
     assert sorted(r.coord for r in ws.merged_cells.ranges) == sorted([
         "A1:H1", "A2:H2", "B3:H3", "B4:D4", "F4:H4", "A5:A9", "A10:A11", "B10:D10", "E10:H10", "B11:D11",
@@ -123,5 +124,5 @@ def test_a_table_with_nothing_missing_says_so(world):
     from kpi.selfeval.xlsx import _write_cover
 
     book = Workbook()
-    _write_cover(book.active, heading="x", items=[], policy_version="default", generated_at=None)
+    _write_cover(book.active, heading="x", items=[], policy_name="默认评分政策", generated_at=None)
     assert book.active["A5"].value == "无缺失项。"
