@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+# 万元, kept with the decimals they were published with (real tables publish 438.768): up to four places.
+MONEY = {"max_digits": 16, "decimal_places": 4}
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
 

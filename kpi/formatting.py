@@ -1,6 +1,7 @@
 """How numbers and people are shown, everywhere (pages, exports, e-mails). Pure Python, no Django.
 
 - `plain_decimal`: 80, 4.33, 485.71 — no exponent, no storage zeros;
+- `money_text`: an amount in 万元 as published: two places at least, up to four (48.60, 438.768);
 - `percent_text`: a fraction as a percentage with two places (0.9321 → "93.21%");
 - `person_name`: a person as Chinese users write a name, family name first and no space ("王芳").
 """
@@ -26,6 +27,18 @@ def tidy_decimal(value: Decimal | None) -> Decimal | None:
     if value == value.to_integral_value():
         return value.quantize(Decimal(1))
     return value.normalize()
+
+
+MONEY_PLACES = 4  # 万元 keep the decimals they were published with, up to four
+
+
+def money_text(value: Decimal | None) -> str | None:
+    """An amount in 万元 as published: `48.6000` → "48.60", `438.7680` → "438.768", `1E+1` → "10.00"."""
+    if value is None:
+        return None
+    value = Decimal(value)
+    places = max(2, min(MONEY_PLACES, -tidy_decimal(value).as_tuple().exponent))
+    return f"{value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP):f}"
 
 
 def percent_text(fraction: Decimal | float | str | None) -> str | None:

@@ -62,8 +62,10 @@ WRAP_ONLY = Alignment(wrap_text=True)  # a multi-line text in a plain table expo
 
 GENERAL_FORMAT = "General"
 TEXT_FORMAT = "@"
-DECIMAL_FORMAT = "0.00"  # money in 万元 and points: two places
-MONEY_FORMAT = "#,##0.00"  # money with thousands separators
+DECIMAL_FORMAT = "0.00"  # points: two places
+# 万元: two places at least, up to the four they may have been published with (48.60, 438.768)
+MONEY_FORMAT = "#,##0.00##"
+PLAIN_MONEY_FORMAT = "0.00##"
 PERCENT_FORMAT = "0.00%"
 INTEGER_FORMAT = "0"
 

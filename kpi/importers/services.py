@@ -20,7 +20,7 @@ from django.db.models import Exists, F, OuterRef
 
 from budgets.models import Project, Unit, UnitBudget
 from budgets.selectors import unit_year_is_closed, units_administered_by
-from kpi.formatting import plain_decimal
+from kpi.formatting import money_text, plain_decimal
 from kpi.goals.services import default_accumulation, indicator_parse_target
 from kpi.models import Actual, GoalTable, ImportJob, Indicator, IndicatorChange
 from kpi.rescoring.services import goal_tables_rescore_soon
@@ -77,7 +77,7 @@ def _decode_text(data: bytes, name: str) -> str:
 # --- the JSON preview (import_disclosure --dry-run --json) ----------------------------------------
 
 def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(_CENT))
+    return money_text(value)
 
 
 def document_as_dict(document: ParsedDocument) -> dict:

@@ -170,9 +170,9 @@ class IndicatorEntryForm(forms.Form):
 def _money_field(label: str, what: str) -> forms.DecimalField:
     """An amount in 万元; `what` names it in the messages ("执行数", "本年财政拨款的执行数", …)."""
     return forms.DecimalField(
-        label=label, required=False, min_value=0, max_digits=14, decimal_places=2,
+        label=label, required=False, min_value=0, max_digits=16, decimal_places=4,
         error_messages={"invalid": "请输入金额（万元）。", "min_value": f"{what}不能为负数。",
-                        "max_decimal_places": "金额最多 2 位小数（万元）。", "max_digits": f"{what}过大，请核对。",
+                        "max_decimal_places": "金额最多 4 位小数（万元）。", "max_digits": f"{what}过大，请核对。",
                         "max_whole_digits": f"{what}过大，请核对。"},
     )
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from budgets.models import PROJECT_SOURCES, UNIT_SOURCES
 from budgets.selectors import projects_for_user, unit_year_is_closed
 from kpi import permissions
-from kpi.formatting import person_name, plain_decimal
+from kpi.formatting import money_text, person_name, plain_decimal
 from kpi.goals.selectors import goal_tables_for_user
 from kpi.models import Actual, Evidence, GoalTable, Indicator, Report
 
@@ -168,11 +168,12 @@ def _render(request, page: Page, *, forms=None, execution_form=None, return_form
     execution = selectors.table_executions(table=table).filter(as_of=page.as_of).order_by("-id").first()
     sources = _sources(table)
     if execution_form is None:
-        initial = {"executed": execution.executed if execution else None, "budget_adjusted": funds.full_year_budget,
+        initial = {"executed": money_text(execution.executed) if execution else None,
+                   "budget_adjusted": money_text(funds.full_year_budget),
                    "adjustment_reason": funds.adjustment_reason}
         for field, _ in sources:
-            initial[f"executed_{field}"] = getattr(execution, field) if execution else None
-            initial[f"budget_{field}"] = getattr(funds, f"{field}_adjusted")
+            initial[f"executed_{field}"] = money_text(getattr(execution, field)) if execution else None
+            initial[f"budget_{field}"] = money_text(getattr(funds, f"{field}_adjusted"))
         execution_form = ExecutionForm(initial=initial, sources=sources, may_adjust=page.may.adjust_budget,
                                        current_budget=funds.full_year_budget)
     if return_form is None:

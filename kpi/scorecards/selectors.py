@@ -33,6 +33,7 @@ from kpi.monitoring.selectors import TableStatus, table_statuses
 
 GRADES = ("优", "良", "中", "差")
 _CENT = Decimal("0.01")
+_MONEY = Decimal("0.0001")
 UNSCORED = "未评分"
 # Worst first, as a project shows its worst light; `none` (未填报) last.
 LIGHTS = (Light.RED, Light.YELLOW, Light.BLUE, Light.GREEN, Light.NONE)
@@ -142,10 +143,10 @@ class Summary:
     grades: Counter = field(default_factory=Counter)
 
     def add_row(self, row, light: Light) -> None:
-        # SQLite hands annotations back unrounded (41.8000000000000): money and points have two places.
+        # SQLite hands annotations back unrounded (41.8000000000000): money has four places, points two.
         self.projects += 1
-        self.budget += Decimal(row.full_budget or 0).quantize(_CENT)
-        self.executed += Decimal(row.executed or 0).quantize(_CENT)
+        self.budget += Decimal(row.full_budget or 0).quantize(_MONEY)
+        self.executed += Decimal(row.executed or 0).quantize(_MONEY)
         if row.total is not None:
             self.scored += 1
             self.total_sum += Decimal(row.total).quantize(_CENT)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from budgets.models import Project
-from kpi.formatting import percent_text, person_name
+from kpi.formatting import money_text, percent_text, person_name
 
 from .selectors import GRADES, last_update_ordering, light_of, light_ordering
 
@@ -34,6 +34,19 @@ class DecimalColumn(tables.Column):
         return Decimal(value).quantize(self.quantum)
 
 
+class MoneyColumn(DecimalColumn):
+    """万元 as published: two places at least, up to four (kpi.formatting.money_text)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, places=4, **kwargs)
+
+    def render(self, value):
+        return money_text(value)
+
+    def value(self, value):
+        return Decimal(money_text(value))
+
+
 class BaseTable(tables.Table):
     """Every Jixiao table: the site's grid look, Chinese empty text, our pagination labels."""
 
@@ -54,8 +67,8 @@ class UnitScorecardTable(BaseTable):
 
     project = tables.Column("项目", accessor="name", order_by=("name", "pk"))
     lead = tables.Column("项目负责人", accessor="lead_name", order_by=("lead_name", "name"), empty_values=())
-    budget = DecimalColumn("全年预算数（万元）", accessor="full_budget")
-    executed = DecimalColumn("执行数（万元）", accessor="executed")
+    budget = MoneyColumn("全年预算数（万元）", accessor="full_budget")
+    executed = MoneyColumn("执行数（万元）", accessor="executed")
     execution_rate = tables.Column("执行率", accessor="execution_rate", attrs=NUM, empty_values=(),
                                    exclude_from_export=True)
     # The spreadsheet gets the rate as a number (93.21), not as text ("93.21%").

@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Max, Q
 
 from budgets.models import PROJECT_SOURCES, UNIT_SOURCES, BudgetExecution, Unit, UnitBudget
-from kpi.formatting import percent_text, plain_decimal
+from kpi.formatting import money_text, percent_text, plain_decimal
 from kpi.models import Actual, GoalTable, Indicator, Report, Score, TableScore
 from kpi.rescoring.selectors import policies_by_table
 from kpi.scoring import DEFAULT_POLICY, EXECUTION_WEIGHT, score_execution
@@ -253,7 +253,7 @@ class UnitEvaluation:
 # --- formatting ------------------------------------------------------------------------------------
 
 def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(_CENT, ROUND_HALF_UP))
+    return money_text(value)
 
 
 def _rate(value: Decimal | None) -> str | None:
@@ -262,10 +262,6 @@ def _rate(value: Decimal | None) -> str | None:
 
 def _points(value: Decimal | None) -> str | None:
     return None if value is None else str(value.quantize(_CENT, ROUND_HALF_UP))
-
-
-def money_text(value: Decimal | None) -> str | None:
-    return _money(value)
 
 
 def points_text(value: Decimal | None) -> str | None:

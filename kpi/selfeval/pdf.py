@@ -20,14 +20,13 @@ from fpdf import FPDF
 from fpdf.enums import TableCellFillMode, VAlign, WrapMode
 from fpdf.fonts import FontFace
 
-from kpi.formatting import percent_text
+from kpi.formatting import money_text, percent_text
 
 from .data import (
     NOT_APPLICABLE,
     UNIT_TITLE,
     ProjectEvaluation,
     UnitEvaluation,
-    money_text,
     note_parts,
     points_text,
 )

@@ -25,6 +25,7 @@ from kpi.spreadsheets import (
     LABEL_FILL,
     LEFT,
     PERCENT_FORMAT,
+    PLAIN_MONEY_FORMAT,
     RIGHT,
     TITLE_FONT,
     fit_to_width,
@@ -298,7 +299,7 @@ class _Form:
         return cell
 
     def money(self, row: int, column: int, value: Decimal | None):
-        return self.number(row, column, value)
+        return self.number(row, column, value, number_format=PLAIN_MONEY_FORMAT)
 
     def _merge_runs(self, e: ProjectEvaluation, first: int) -> None:
         """Merge the 一级指标 cells of consecutive rows with the same value, and the 二级指标 cells within them,

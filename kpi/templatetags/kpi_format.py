@@ -2,7 +2,7 @@
 from django import template
 from django.utils.html import format_html
 
-from kpi.formatting import percent_text, person_name, plain_decimal
+from kpi.formatting import money_text, percent_text, person_name, plain_decimal
 from kpi.targets import target_text
 
 register = template.Library()
@@ -12,6 +12,12 @@ register = template.Library()
 def plain(value):
     """{{ actual.value|plain }}: 80 rather than 80.0000 or 8E+1."""
     return "" if value is None else plain_decimal(value)
+
+
+@register.filter
+def money(value):
+    """{{ project.full_year_budget|money }}: 万元 as published, two places at least (48.60, 438.768)."""
+    return "" if value is None or value == "" else money_text(value)
 
 
 @register.filter

@@ -76,3 +76,25 @@ def test_the_same_person_reads_the_same_on_pages_and_in_mail(client, monkeypatch
         assert "王芳" in text
         assert "芳 王" not in text
     assert "刘敏" in client.get(reverse("home")).content.decode()  # the navigation bar names the admin too
+
+
+@pytest.mark.parametrize(("stored", "shown"), [
+    ("48.6000", "48.60"), ("438.7680", "438.768"), ("10", "10.00"), ("0", "0.00"), ("12.34567", "12.3457"),
+    ("0.0001", "0.0001"), ("1E+1", "10.00"),
+])
+def test_money_is_shown_as_published(stored, shown):
+    from kpi.formatting import money_text
+
+    assert money_text(Decimal(stored)) == shown
+
+
+@pytest.mark.django_db
+def test_an_amount_keeps_the_decimals_it_was_published_with():
+    from budgets.models import Project
+
+    project = ProjectFactory(budget_initial=Decimal("438.768"), fiscal=Decimal("438.768"))
+    project.refresh_from_db()
+    assert project.budget_initial == Decimal("438.768")
+    from kpi.templatetags.kpi_format import money
+
+    assert money(Project.objects.get(pk=project.pk).budget_initial) == "438.768"

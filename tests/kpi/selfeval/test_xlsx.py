@@ -44,7 +44,9 @@ def test_project_sheet_cell_by_cell(world):
     assert values(ws, 7) == [None, "其中：本年财政拨款", 150, 150, "缺失", "—", "—", "—"]
     assert values(ws, 8) == [None, "上年结转资金", 30, 30, "缺失", "—", "—", "—"]
     assert values(ws, 9) == [None, "其他资金", 20, 20, "缺失", "—", "—", "—"]
-    for column in "CDEFH":
+    for column in "CDE":  # 万元: two places at least, up to the four they may have been published with
+        assert ws[f"{column}6"].number_format == "0.00##"
+    for column in "FH":  # points: two places
         assert ws[f"{column}6"].number_format == "0.00"
     assert ws["G6"].number_format == "0.00%"
     assert values(ws, 10) == ["年度总体目标", "预期目标", None, None, "实际完成情况", None, None, None]
