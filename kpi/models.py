@@ -36,6 +36,28 @@ class ScoringPolicy(models.Model):
         "超额完成提示比例", max_digits=5, decimal_places=2, default=Decimal("0.20"),
         validators=[MinValueValidator(Decimal("0"))],
     )
+    # The settings published self-evaluations show differ by region (domain.md §3); see kpi.scoring.Policy.
+    execution_weight = models.DecimalField(
+        "预算执行率分值", **POINTS, default=Decimal("10"), validators=[MinValueValidator(Decimal("0"))],
+        help_text="指标分值合计为 100 减去此值（常见为 10 分，部分地区为 20 分）",
+    )
+    overachievement_deduction = models.DecimalField(
+        "超额完成扣分", **POINTS, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))],
+        help_text="按完成比例赋分的指标超出目标达到提示比例时扣除的分数（不低于 0 分）；0 表示只提示、不扣分",
+    )
+    execution_caps = models.JSONField(
+        "执行率封顶", default=list, blank=True,
+        help_text="[[执行率低于（%）, 总分最高], …]，例如 [[80, 89], [70, 79], [60, 69], [50, 59]]；留空不设",
+    )
+    whole_points = models.BooleanField("按整数计分", default=False, help_text="指标得分和执行率得分四舍五入为整数")
+    reason_below_execution_rate = models.DecimalField(
+        "执行率低于（%）须说明原因", max_digits=6, decimal_places=2, null=True, blank=True,
+        help_text="预算执行率低于此值时须填写偏差原因；留空不设",
+    )
+    reason_over_target_percent = models.DecimalField(
+        "实际超过目标（%）须说明原因", max_digits=7, decimal_places=2, null=True, blank=True,
+        help_text="实际完成值超过目标的此百分比时（如 130 表示超过目标 30%）须填写原因；留空不设",
+    )
     grade_excellent = models.DecimalField("“优”最低分", **POINTS, default=Decimal("90"))
     grade_good = models.DecimalField("“良”最低分", **POINTS, default=Decimal("80"))
     grade_pass = models.DecimalField("“中”最低分", **POINTS, default=Decimal("60"))
@@ -157,6 +179,9 @@ class Indicator(models.Model):
     level2 = models.CharField("二级指标", max_length=50)
     name = models.CharField("三级指标", max_length=300)
     target_raw = models.CharField("指标值", max_length=300)
+    # The 指标值 exactly as published, when the effective one above was completed from another column (a
+    # comparator from 指标性质, a unit from the indicator's name); "" when they are the same.
+    target_published = models.CharField("公开的指标值", max_length=300, blank=True)
     target_kind = models.CharField("指标值类型", max_length=12, choices=TargetKind.choices, default=Kind.UNKNOWN)
     target_value = models.DecimalField("目标值", **QUANTITY, null=True, blank=True)
     target_upper = models.DecimalField("目标上限", **QUANTITY, null=True, blank=True)
@@ -481,6 +506,7 @@ class ImportJob(models.Model):
     """An uploaded goal-table file: previewed first, imported in a Celery task after confirmation."""
 
     class Status(models.TextChoices):
+        READING = "reading", "读取中"
         PREVIEW = "preview", "待确认"
         PENDING = "pending", "排队中"
         RUNNING = "running", "导入中"
@@ -493,7 +519,9 @@ class ImportJob(models.Model):
     unit_name = models.CharField("预算单位", max_length=200, blank=True)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PREVIEW)
     total_tables = models.PositiveIntegerField("目标表数", default=0)
-    preview = models.JSONField("导入预览", default=dict, blank=True, help_text="上传时计算一次：每张目标表导入后会如何")
+    preview = models.JSONField("导入预览", default=dict, blank=True, help_text="读取时计算一次：每张目标表导入后会如何")
+    prune = models.BooleanField("删除文件中没有的指标", default=False,
+                                help_text="只删除没有实际完成值的指标；不勾选时文件中没有的指标予以保留")
     summary = models.JSONField("导入结果", default=list, blank=True)
     error = models.TextField("错误", blank=True)
     created_by = models.ForeignKey(
