@@ -289,8 +289,9 @@ class RescoreJobFactory(factory.django.DjangoModelFactory):
 
 
 class ImportJobFactory(factory.django.DjangoModelFactory):
-    """An uploaded goal-table file kept for preview (kpi.importers.services.import_job_create), by default the
-    demo disclosure uploaded by a superuser."""
+    """An uploaded goal-table file read and kept for preview (kpi.importers.services.import_job_create, then
+    what the worker runs, import_job_read), by default the demo disclosure uploaded by a superuser; with
+    read=False it stays 读取中."""
 
     class Meta:
         model = ImportJob
@@ -301,9 +302,13 @@ class ImportJobFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        from kpi.importers.services import import_job_create
+        from kpi.importers.services import import_job_create, import_job_read
 
-        job, _document = import_job_create(**kwargs)
+        read = kwargs.pop("read", True)
+        job = import_job_create(**kwargs)
+        if read:
+            import_job_read(job_id=job.pk)
+            job.refresh_from_db()
         return job
 
 

@@ -10,10 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import get_resolver
 
 from budgets.services import membership_grant
-from kpi.importers.services import import_job_create
 from kpi.reports.services import actual_record, evidence_add
 from kpi.rescoring.tasks import rescore_table
-from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
+from tests.factories import ImportJobFactory, ProjectFactory, UnitFactory, UserFactory, table_with_indicators
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -39,7 +38,7 @@ def world():
     from pathlib import Path
 
     demo = Path(__file__).resolve().parents[1] / "kpi" / "demo" / "demo-disclosure-2026.txt"
-    job, _ = import_job_create(user=UserFactory(is_superuser=True), data=demo.read_bytes(), filename=demo.name)
+    job = ImportJobFactory(user=UserFactory(is_superuser=True), data=demo.read_bytes(), filename=demo.name)
     from kpi.selfeval import services as selfeval
 
     bundle = selfeval.selfeval_bundle_start(unit=unit, year=2026)

@@ -73,7 +73,7 @@ class World:
     unit_table: GoalTable
     submitted: Report
     evidence: object
-    jobs: list  # previewed, confirmed
+    jobs: list  # previewed, confirmed, still being read
     bundles: list  # built, queued
     kept: list  # the fresh table's kept xlsx and pdf
 
@@ -131,6 +131,7 @@ def world() -> World:
 
     job = ImportJobFactory(user=admin)
     confirmed = import_job_confirm(job=ImportJobFactory(user=admin))  # its task never runs here: 排队中
+    reading = ImportJobFactory(user=admin, read=False)  # 读取中
     bundle = SelfEvalReportFactory(table=None, unit=unit, year=YEAR, user=admin, run=True)
     queued = SelfEvalReportFactory(table=None, unit=unit, year=YEAR, user=admin)
     kept = [SelfEvalReportFactory(table=fresh_table, format=fmt, user=lead) for fmt in ("xlsx", "pdf")]
@@ -143,7 +144,7 @@ def world() -> World:
     assert stale_table.is_stale and not fresh_table.is_stale and not unit_table.is_stale
     assert bundle.status == bundle.Status.DONE and bundle.file and queued.status == queued.Status.PENDING
     return World(unit, other_unit, people, stale_project, fresh_project, bare_project, stale_table, fresh_table,
-                 unit_table, submitted, evidence, [job, confirmed], [bundle, queued], kept)
+                 unit_table, submitted, evidence, [job, confirmed, reading], [bundle, queued], kept)
 
 
 def urls(name, *objects, queries=("",)):

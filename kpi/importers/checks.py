@@ -13,7 +13,8 @@ written:
   warning);
 - every anomaly becomes a warning that names the table and the source line; what would make a table
   impossible to store (no 一级/二级, a name or a 项目名称 too long, a negative weight or amount) is an
-  error of that table (`ParsedTable.errors`), in Chinese, naming the line and the field.
+  error of that table (`ParsedTable.errors`), in Chinese, naming the line and the field; so are two tables
+  of one project in one document (each gets the conflict).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from kpi import scoring
 from kpi.targets import MAX_TARGET_LENGTH, Kind, Target, looks_like_unit, parse_target
 
-from .parsed import ParsedDocument, ParsedIndicator, ParsedTable
+from .parsed import PROJECT, ParsedDocument, ParsedIndicator, ParsedTable
 
 # The indicators share what budget execution leaves of 100 points (domain.md §1).
 INDICATOR_WEIGHT_TOTAL = Decimal(100) - scoring.EXECUTION_WEIGHT
@@ -139,7 +140,24 @@ def finalize(document: ParsedDocument) -> ParsedDocument:
             table.warnings.extend(_indicator_warnings(table, indicator, target))
         table.warnings.extend(_weight_warnings(table))
         table.errors.extend(_field_errors(table))
+    _mark_conflicts(document)
     return document
+
+
+def _mark_conflicts(document: ParsedDocument) -> None:
+    """Two tables of one project (or two 部门整体 tables) in one document would be merged silently: both
+    are kept as read and each gets the conflict as its error, so neither is imported."""
+    same: dict[tuple[str, str | None], list[ParsedTable]] = {}
+    for table in document.tables:
+        if table.scope != PROJECT or table.project:
+            same.setdefault((table.scope, table.project), []).append(table)
+    for tables in same.values():
+        if len(tables) > 1:
+            lines = "、".join(f"第 {t.line} 行" for t in tables)
+            message = (f"{tables[0].label}在文件中有 {len(tables)} 张绩效目标表（{lines}开始），无法确定以哪一张为准，"
+                       "均未导入：请删去多余的一张或改正项目名称后再导入。")
+            for table in tables:
+                table.errors.append(message)
 
 
 def where(table: ParsedTable, line: int) -> str:

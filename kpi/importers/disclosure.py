@@ -1056,22 +1056,7 @@ def _document(reader: _Reader, lines: list[str], *, year: int | None, source: st
         year = first if first is not None else _title_year(lines)
     return ParsedDocument(
         unit=unit, year=year, tables=[table.table for table in reader.tables], warnings=warnings, source=source,
-        errors=_duplicates([table.table for table in reader.tables]),
     )
-
-
-def _duplicates(tables: list[ParsedTable]) -> list[str]:
-    """Two tables of one project (or two 部门整体 tables) in one document: both are kept, not merged."""
-    by_key: dict[tuple[str, str | None], list[ParsedTable]] = {}
-    for table in tables:
-        if table.scope == UNIT or table.project:
-            by_key.setdefault((table.scope, table.project), []).append(table)
-    errors = []
-    for same in by_key.values():
-        if len(same) > 1:
-            lines = "、".join(f"第 {t.line} 行" for t in same)
-            errors.append(f"{same[0].label}在文件中有 {len(same)} 张绩效目标表（{lines}开始），请删去多余的一张或改正项目名称后再导入。")
-    return errors
 
 
 def _title_year(lines: list[str]) -> int | None:

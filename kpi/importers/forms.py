@@ -31,6 +31,10 @@ class UploadForm(forms.Form):
     file = forms.FileField(label="文件", help_text=f"部门预算公开文本（.txt / .md）或绩效目标表 Excel 模板（.xlsx），"
                                                  f"不超过 {settings.UPLOAD_MAX_BYTES // _MB} MB")
     year = forms.IntegerField(label="年度", required=False, min_value=2000, max_value=2100, help_text="留空则从文件中读取")
+    prune = forms.BooleanField(
+        label="删除目标表中文件里没有的指标", required=False, widget=forms.CheckboxInput(attrs=_INLINE),
+        help_text="只在重新导入已有的目标表时有用；已有实际完成值的指标不会删除。不勾选则予以保留并在预览中列出",
+    )
 
     def clean_file(self):
         return _checked_upload(self.cleaned_data["file"], DOCUMENT_TYPES, ".txt、.md 或 .xlsx")

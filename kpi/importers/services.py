@@ -1,13 +1,18 @@
 """Writing an imported goal-table document: units, projects and funds, goal tables, indicators.
 
 `goal_tables_import` is the one write path for every importer (disclosure text, Excel template, the
-upload page's Celery task). A file is imported in one transaction; re-importing the same or a corrected
-document updates in place, never duplicates, never touches recorded actuals, and keeps every change of
-target, weight or rule on an indicator that already has actuals as an `IndicatorChange`.
+upload page's Celery task). Each table stands alone: one that cannot be imported (errors found while
+reading, two tables of one project, or a value the database refuses) is reported with its reason, and
+every other table still imports. Re-importing the same or a corrected document updates in place, never
+duplicates, never touches recorded actuals, keeps every change of target, weight or rule on an indicator
+that already has actuals as an `IndicatorChange`, and writes nothing (no history row) when nothing
+changed. An indicator missing from the file is kept and reported unless pruning was asked for; one with
+actuals is never deleted.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,8 +20,9 @@ from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Exists, F, OuterRef
+from simple_history.utils import bulk_create_with_history
 
 from budgets.models import Project, Unit, UnitBudget
 from budgets.selectors import unit_year_is_closed, units_administered_by
@@ -27,9 +33,12 @@ from kpi.rescoring.services import goal_tables_rescore_soon
 from kpi.targets import parse_target
 
 from . import checks
+from .decoding import decode_text
 from .disclosure import parse_disclosure
 from .parsed import PROJECT, NotADisclosure, ParsedDocument, ParsedIndicator, ParsedTable
 from .xlsx import read_workbook
+
+logger = logging.getLogger(__name__)
 
 _CENT = Decimal("0.01")
 _ORDER_OFFSET = 1_000_000  # parks existing rows out of the way while the orders are rewritten
@@ -53,8 +62,9 @@ def document_read(*, data: bytes, filename: str, year: int | None = None) -> Par
         if year is not None:
             document.year = year
     else:
-        text = _decode_text(data, name)
+        text, decoding_warnings = decode_text(data, name)
         document = parse_disclosure(text, year=year, source=name)
+        document.warnings[:0] = decoding_warnings
     document.source = name
     if not document.unit:
         raise NotADisclosure(f"文件“{name}”中没有找到预算单位名称（“预算单位”或“部门名称”）。")
@@ -63,34 +73,26 @@ def document_read(*, data: bytes, filename: str, year: int | None = None) -> Par
     return checks.finalize(document)
 
 
-def _decode_text(data: bytes, name: str) -> str:
-    if b"\x00" in data:
-        raise NotADisclosure(f"文件“{name}”是二进制文件，不是部门预算公开文本（.txt/.md）或 Excel 模板（.xlsx）。")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise NotADisclosure(f"文件“{name}”无法按 UTF-8 或 GB18030 编码读取。")
-
-
 # --- the JSON preview (import_disclosure --dry-run --json) ----------------------------------------
 
 def _money(value: Decimal | None) -> str | None:
     return money_text(value)
 
 
-def document_as_dict(document: ParsedDocument) -> dict:
-    """The preview of a document exactly as `import_disclosure --dry-run --json` prints it."""
+def document_as_dict(document: ParsedDocument, outcome: ImportOutcome | None = None) -> dict:
+    """The preview of a document exactly as `import_disclosure --dry-run --json` prints it: each table with
+    its `errors` (empty when it imports) and the document's own `errors` (what belongs to no table)."""
+    results = outcome.tables if outcome is not None else [None] * len(document.tables)
     return {
         "unit": document.unit,
         "year": document.year,
-        "tables": [_table_as_dict(table) for table in document.tables],
+        "tables": [_table_as_dict(table, result) for table, result in zip(document.tables, results)],
         "warnings": list(document.warnings),
+        "errors": list(outcome.errors if outcome is not None else document.errors),
     }
 
 
-def _table_as_dict(table: ParsedTable) -> dict:
+def _table_as_dict(table: ParsedTable, result: TableOutcome | None) -> dict:
     return {
         "scope": table.scope,
         "project": table.project,
@@ -98,6 +100,7 @@ def _table_as_dict(table: ParsedTable) -> dict:
         "funds": {"total": _money(_total(table)), "fiscal": _money(table.fiscal), "other": _money(table.other)},
         "indicators": [_indicator_as_dict(i) for i in table.indicators],
         "warnings": list(table.warnings),
+        "errors": list(result.errors if result is not None else table.errors),
     }
 
 
@@ -111,7 +114,7 @@ def _indicator_as_dict(indicator: ParsedIndicator) -> dict:
         "kind": target.kind.value,
         "value": plain_decimal(target.value),
         "upper": plain_decimal(target.upper),
-        "unit": target.unit,
+        "unit": target.unit or indicator.unit,
         "basis": indicator.basis,
         "last_year": indicator.last_year,
         "weight": _money(indicator.weight),
@@ -130,22 +133,36 @@ def _total(table: ParsedTable) -> Decimal | None:
 
 # --- writing --------------------------------------------------------------------------------------
 
+NOT_IMPORTED = "未导入"
+SKIPPED = "跳过"
+
+
 @dataclass
 class TableOutcome:
     label: str
-    action: str  # 新建 / 更新 / 无变化 / 跳过
+    action: str  # 新建 / 更新 / 无变化 / 跳过 / 未导入
     created: int = 0
     updated: int = 0
     deleted: int = 0
+    kept: int = 0  # missing from the file, kept
     target_changes: int = 0
     table_id: int | None = None
     notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # why the table was not imported
+
+    @property
+    def imported(self) -> bool:
+        return self.action not in (NOT_IMPORTED, SKIPPED)
 
     def summary(self) -> str:
         """One line per table, as `import_disclosure` prints it."""
-        if self.action == "跳过":
+        if self.action == NOT_IMPORTED:
+            return f"{self.label}：未导入（{'；'.join(self.errors)}）"
+        if self.action == SKIPPED:
             return f"{self.label}：跳过（{'；'.join(self.notes)}）"
         parts = [f"新增指标 {self.created} 个", f"更新 {self.updated} 个", f"删除 {self.deleted} 个"]
+        if self.kept:
+            parts.append(f"文件中没有而保留 {self.kept} 个")
         if self.target_changes:
             parts.append(f"已有实际值的指标调整 {self.target_changes} 项（已留痕并重新评分）")
         text = f"{self.label}：{self.action}，" + "，".join(parts)
@@ -157,15 +174,21 @@ class ImportOutcome:
     unit: str
     year: int
     tables: list[TableOutcome] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # what belongs to no table
 
     @property
     def notes(self) -> list[str]:
         return [f"{t.label}：{note}" for t in self.tables for note in t.notes]
 
+    @property
+    def imported(self) -> int:
+        """How many tables were imported (created, updated or found unchanged)."""
+        return sum(t.imported for t in self.tables)
 
-def unit_for_document(document: ParsedDocument) -> Unit | None:
+
+def unit_named(name: str) -> Unit | None:
     """The existing unit a document speaks of, by published name or code."""
-    return Unit.objects.filter(name=document.unit).first() or Unit.objects.filter(code=document.unit).first()
+    return Unit.objects.filter(name=name).first() or Unit.objects.filter(code=name).first()
 
 
 def goal_tables_import(
@@ -173,24 +196,64 @@ def goal_tables_import(
     document: ParsedDocument,
     user: AbstractBaseUser | None = None,
     dry_run: bool = False,
+    prune: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportOutcome:
-    """Create or update everything a finalized document holds, in one transaction.
+    """Create or update every table a finalized document holds, each on its own (see the module docstring).
 
-    An approved or closed goal table is left as it is and reported. With dry_run the same work is done
-    and rolled back, so the outcome says exactly what an import would do and nothing is written.
+    An approved or closed goal table is left as it is and reported. With `prune`, indicators missing from
+    a re-imported table are deleted, unless they have actuals. With dry_run the same work is done and
+    rolled back, so the outcome says exactly what an import would do and nothing is written.
     """
-    outcome = ImportOutcome(unit=document.unit, year=document.year)
+    outcome = ImportOutcome(unit=document.unit, year=document.year, errors=list(document.errors))
     with transaction.atomic():
-        unit = unit_for_document(document) or _unit_create(document.unit)
+        unit = unit_named(document.unit) or _unit_create(document.unit)
         total = len(document.tables)
-        for done, parsed in enumerate(document.tables, start=1):
-            outcome.tables.append(_table_import(unit, document.year, parsed, document.source, user))
+        closed = unit_year_is_closed(unit_id=unit.pk, year=document.year)
+        for index, parsed in enumerate(document.tables):
+            if closed:
+                outcome.tables.append(TableOutcome(label=parsed.label, action=SKIPPED,
+                                                   notes=[f"{document.year} 年度已关账，导入不作修改"]))
+            else:
+                outcome.tables.append(_table_import_alone(unit, document, parsed, user, prune))
             if progress is not None:
-                progress(done, total)
-        if dry_run:
+                progress(index + 1, total)
+        if dry_run or not outcome.imported:  # nothing imported leaves nothing behind, not even a new unit
             transaction.set_rollback(True)
     return outcome
+
+
+def _table_import_alone(unit, document, parsed, user, prune) -> TableOutcome:
+    """One table in a savepoint of its own: when it cannot be imported nothing of it is left behind."""
+    if parsed.errors:  # found while reading (checks.finalize): never written
+        return TableOutcome(label=parsed.label, action=NOT_IMPORTED, errors=list(parsed.errors))
+    try:
+        with transaction.atomic():
+            return _table_import(unit, document.year, parsed, document.source, user, prune)
+    except (ValidationError, DatabaseError) as error:
+        return TableOutcome(label=parsed.label, action=NOT_IMPORTED, errors=[_refusal(parsed, error)])
+
+
+def _refusal(parsed: ParsedTable, error: Exception) -> str:
+    """A refused write as a person reads it: the table, where it starts, the field and what is wrong."""
+    where = f"{parsed.label}（第 {parsed.line} 行开始）" if parsed.line else parsed.label
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        parts = []
+        for name, messages in error.message_dict.items():
+            label = _FIELD_LABELS.get(name, "")
+            parts.extend(f"{label}：{message}" if label else message for message in messages)
+        return f"{where}未导入：" + "；".join(p.rstrip("。") for p in parts) + "。请在文件中改正后重新导入。"
+    if isinstance(error, ValidationError):
+        return f"{where}未导入：" + "；".join(m.rstrip("。") for m in error.messages) + "。请在文件中改正后重新导入。"
+    return f"{where}未导入：数据库不接受其中的数值（数值过大、小数位过多或文字过长），请核对后重新导入。"
+
+
+_FIELD_LABELS = {
+    "name": "名称", "project": "项目名称", "level1": "一级指标", "level2": "二级指标", "target_raw": "指标值",
+    "weight": "分值权重", "rule": "指标赋分规则", "budget_initial": "年度预算总额", "fiscal": "财政拨款",
+    "other": "其他资金", "lead_name": "项目负责人", "fiscal_superior": "财政资金（上级安排）",
+    "fiscal_local": "财政资金（本级安排）", "unit": "计量单位", "last_year": "上年完成值", "order": "序号",
+}
 
 
 def _unit_create(name: str) -> Unit:
@@ -201,7 +264,7 @@ def _unit_create(name: str) -> Unit:
     return unit
 
 
-def _table_import(unit: Unit, year: int, parsed: ParsedTable, source: str, user) -> TableOutcome:
+def _table_import(unit: Unit, year: int, parsed: ParsedTable, source: str, user, prune: bool = False) -> TableOutcome:
     if parsed.scope == PROJECT:
         project = Project.objects.filter(unit=unit, year=year, name=parsed.project).first()
         table = GoalTable.objects.filter(project=project).first() if project else None
@@ -209,12 +272,8 @@ def _table_import(unit: Unit, year: int, parsed: ParsedTable, source: str, user)
         project = None
         table = GoalTable.objects.filter(unit=unit, year=year, scope=GoalTable.Scope.UNIT).first()
     outcome = TableOutcome(label=parsed.label, action="更新" if table else "新建")
-    if unit_year_is_closed(unit_id=unit.pk, year=year):
-        outcome.action = "跳过"
-        outcome.notes.append(f"{year} 年度已关账，导入不作修改")
-        return outcome
     if table is not None and table.status != GoalTable.Status.DRAFT:
-        outcome.action = "跳过"
+        outcome.action = SKIPPED
         outcome.table_id = table.pk
         outcome.notes.append(f"该目标表{table.get_status_display()}，导入不作修改")
         return outcome
@@ -230,15 +289,16 @@ def _table_import(unit: Unit, year: int, parsed: ParsedTable, source: str, user)
         table.pk is None or table.overall_goal != parsed.overall_goal
         or table.weights_defaulted != parsed.weights_defaulted
     )
-    table.overall_goal = parsed.overall_goal
-    table.weights_defaulted = parsed.weights_defaulted
-    table.source = source[:255]
-    table.full_clean()
-    table._history_user = user
-    table.save()
+    if header_changed:  # an unchanged header writes nothing (no history row)
+        table.overall_goal = parsed.overall_goal
+        table.weights_defaulted = parsed.weights_defaulted
+        table.source = source[:255]
+        table.full_clean(**_FIELDS_ONLY)
+        table._history_user = user
+        table.save()
     outcome.table_id = table.pk
 
-    _indicators_sync(table, parsed, source, user, outcome)
+    _indicators_sync(table, parsed, source, user, outcome, prune=prune)
     changed = header_changed or funds_changed or outcome.created or outcome.updated or outcome.deleted
     if outcome.action == "更新" and not changed:
         outcome.action = "无变化"
@@ -256,14 +316,14 @@ def _funds_save(unit: Unit, year: int, parsed: ParsedTable, project: Project | N
     }
     if project is None:
         project = Project(unit=unit, year=year, name=parsed.project, **values)
-        project.full_clean()
+        project.full_clean(**_FIELDS_ONLY)
         project.save()
         return True
     changed = any(getattr(project, name) != value for name, value in values.items())
     if changed:
         for name, value in values.items():
             setattr(project, name, value)
-        project.full_clean()
+        project.full_clean(**_FIELDS_ONLY)
         project.save(update_fields=list(values))
     return changed
 
@@ -279,7 +339,7 @@ def _unit_budget_save(unit: Unit, year: int, parsed: ParsedTable) -> bool:
     if changed:
         for name, value in values.items():
             setattr(budget, name, value)
-        budget.full_clean()
+        budget.full_clean(**_FIELDS_ONLY)
         budget.save()
     contact = {"contact": parsed.contact[:50], "phone": parsed.phone[:50]}
     if any(contact.values()) and any(getattr(unit, k) != v for k, v in contact.items()):
@@ -291,7 +351,10 @@ def _indicator_key(level1: str, level2: str, name: str) -> tuple[str, str, str]:
     return (level1, level2, name)
 
 
-def _indicators_sync(table: GoalTable, parsed: ParsedTable, source: str, user, outcome: TableOutcome) -> None:
+def _indicators_sync(table: GoalTable, parsed: ParsedTable, source: str, user, outcome: TableOutcome, *,
+                     prune: bool = False) -> None:
+    """Match the file's rows with the table's indicators (by levels and name, else by a unique name) and
+    write only what changed: a row's content (with its history), its place (order only)."""
     existing = list(
         table.indicators.annotate(has_actuals=Exists(Actual.objects.filter(indicator=OuterRef("pk")))).order_by("order")
     )
@@ -299,57 +362,78 @@ def _indicators_sync(table: GoalTable, parsed: ParsedTable, source: str, user, o
     by_name: dict[str, list[Indicator]] = {}
     for indicator in existing:
         by_name.setdefault(indicator.name, []).append(indicator)
-    # Park the current orders so the new ones can be written without colliding with the unique constraint.
-    table.indicators.update(order=F("order") + _ORDER_OFFSET)
 
+    plan: list[tuple[ParsedIndicator, Indicator | None]] = []
     matched: set[int] = set()
-    changes: list[IndicatorChange] = []
-    for order, row in enumerate(parsed.indicators, start=1):
+    for row in parsed.indicators:
         current = by_key.get(_indicator_key(row.level1, row.level2, row.name))
         if current is None or current.pk in matched:
             same_name = [i for i in by_name.get(row.name, []) if i.pk not in matched]
             current = same_name[0] if len(same_name) == 1 else None
+        if current is not None:
+            matched.add(current.pk)
+        plan.append((row, current))
+
+    missing = [i for i in existing if i.pk not in matched]
+    removed = [i for i in missing if prune and not i.has_actuals]
+    kept = [i for i in missing if i not in removed]
+    orders = {current.pk: order for order, (_row, current) in enumerate(plan, start=1) if current is not None}
+    orders.update({i.pk: len(plan) + n for n, i in enumerate(kept, start=1)})
+    for indicator in removed:
+        indicator._history_user = user
+        indicator.delete()
+        outcome.deleted += 1
+    moved = [i for i in existing if i.pk in orders and i.order != orders[i.pk]]
+    if moved:  # park the moving rows out of the way of the unique (table, order) constraint
+        Indicator.objects.filter(pk__in=[i.pk for i in moved]).update(order=F("order") + _ORDER_OFFSET)
+
+    changes: list[IndicatorChange] = []
+    created: list[Indicator] = []
+    for order, (row, current) in enumerate(plan, start=1):
         if current is None:
-            indicator = _indicator_new(table, row, order)
-            indicator._history_user = user
-            indicator.save()
-            outcome.created += 1
+            created.append(_indicator_new(table, row, order))
             continue
-        matched.add(current.pk)
         before = _comparable(current)
         old = {"target": current.target_raw, "weight": current.weight, "rule": current.rule}
         _indicator_fill(current, row, order)
-        if before != _comparable(current):
-            outcome.updated += 1
+        if before[1:] == _comparable(current)[1:]:
+            if current.order != before[0] or current in moved:
+                Indicator.objects.filter(pk=current.pk).update(order=order)  # its place only
+            continue
+        outcome.updated += 1
         if current.has_actuals:
             for name, new in (("target", current.target_raw), ("weight", current.weight), ("rule", current.rule)):
-                if str(old[name]) != str(new):
+                if old[name] != new:
                     changes.append(IndicatorChange(
-                        indicator=current, field=name, old_value=str(old[name])[:300], new_value=str(new)[:300],
+                        indicator=current, field=name, old_value=_shown(old[name]), new_value=_shown(new),
                         source=source[:255], changed_by=user,
                     ))
-        current.full_clean(exclude=["table"])
+        current.full_clean(exclude=["table"], **_FIELDS_ONLY)
         current._history_user = user
         current.save()
+    if created:  # one INSERT for the rows and one for their history, not two per row
+        bulk_create_with_history(created, Indicator, default_user=user)
+        outcome.created += len(created)
 
-    next_order = len(parsed.indicators)
-    for indicator in existing:
-        if indicator.pk in matched:
-            continue
-        if indicator.has_actuals:
-            next_order += 1
-            Indicator.objects.filter(pk=indicator.pk).update(order=next_order)
-            outcome.notes.append(f"指标“{indicator.name}”已不在文件中，但已有实际完成值，予以保留，请人工处理")
-        else:
-            indicator.delete()
-            outcome.deleted += 1
+    for indicator in kept:
+        if indicator in moved:
+            Indicator.objects.filter(pk=indicator.pk).update(order=orders[indicator.pk])
+        outcome.kept += 1
+        why = "（已有实际完成值，不会删除）" if indicator.has_actuals else ""
+        outcome.notes.append(f"指标“{indicator.name}”：文件中没有此指标，已保留{why}")
     IndicatorChange.objects.bulk_create(changes)
     outcome.target_changes = len(changes)
 
 
+def _shown(value) -> str:
+    return (plain_decimal(value) if isinstance(value, Decimal) else str(value))[:300]
+
+
 def _comparable(indicator: Indicator) -> tuple:
+    """What a re-import compares (the order first): equal means nothing to write."""
     return (
         indicator.order, indicator.level1, indicator.level2, indicator.name, indicator.target_raw,
+        indicator.target_published, indicator.unit,
         indicator.weight.quantize(_CENT) if indicator.weight is not None else None,
         indicator.rule, indicator.basis, indicator.last_year, indicator.evidence,
     )
@@ -359,8 +443,14 @@ def _indicator_new(table: GoalTable, row: ParsedIndicator, order: int) -> Indica
     indicator = Indicator(table=table)
     _indicator_fill(indicator, row, order)
     indicator.accumulation = default_accumulation(level2=indicator.level2, target=indicator.target)
-    indicator.full_clean()
+    indicator.full_clean(exclude=["table"], **_FIELDS_ONLY)
     return indicator
+
+
+# Field validation only: the (table, order) uniqueness is the sync's own plan and the database enforces
+# every constraint anyway (a refusal is caught per table); Django's per-row constraint queries would
+# otherwise be most of an import's time.
+_FIELDS_ONLY = {"validate_unique": False, "validate_constraints": False}
 
 
 def _indicator_fill(indicator: Indicator, row: ParsedIndicator, order: int) -> None:
@@ -369,7 +459,10 @@ def _indicator_fill(indicator: Indicator, row: ParsedIndicator, order: int) -> N
     indicator.level2 = row.level2[:50]
     indicator.name = row.name[:300]
     indicator.target_raw = row.target[:300]
+    indicator.target_published = row.target_published[:300]
     indicator_parse_target(indicator)
+    if not indicator.unit and row.unit:  # the unit published beside the target (its name, a 计量单位 column)
+        indicator.unit = row.unit[:50]
     indicator.basis = row.basis
     indicator.last_year = row.last_year[:200]
     indicator.weight = (row.weight or Decimal(0)).quantize(_CENT)
@@ -378,15 +471,11 @@ def _indicator_fill(indicator: Indicator, row: ParsedIndicator, order: int) -> N
 
 
 def import_file(
-    *, data: bytes, filename: str, year: int | None = None, user=None, dry_run: bool = False
+    *, data: bytes, filename: str, year: int | None = None, user=None, dry_run: bool = False, prune: bool = False
 ) -> tuple[ParsedDocument, ImportOutcome]:
-    """Read a file and import it (or, with dry_run, only say what an import would do)."""
+    """Read a file and import it (or, with dry_run, only say what an import would do), table by table."""
     document = document_read(data=data, filename=filename, year=year)
-    try:
-        outcome = goal_tables_import(document=document, user=user, dry_run=dry_run)
-    except ValidationError as error:
-        raise NotADisclosure("导入失败，未写入任何数据：" + "；".join(error.messages)) from error
-    return document, outcome
+    return document, goal_tables_import(document=document, user=user, dry_run=dry_run, prune=prune)
 
 
 # --- the upload page's jobs -----------------------------------------------------------------------
@@ -400,40 +489,90 @@ def import_permission_check(*, user, unit_name: str) -> None:
     administrators may, and only a superuser may bring in a unit the system does not know yet."""
     if user is not None and user.is_superuser:
         return
-    unit = Unit.objects.filter(name=unit_name).first() or Unit.objects.filter(code=unit_name).first()
+    unit = unit_named(unit_name)
     if unit is None:
         raise ImportRefused(f"系统中没有预算单位“{unit_name}”：新单位只能由系统管理员导入。")
     if user is None or not units_administered_by(user=user).filter(pk=unit.pk).exists():
         raise ImportRefused(f"您不是“{unit.name}”的单位管理员，不能导入该单位的绩效目标表。")
 
 
-def import_job_create(*, user, data: bytes, filename: str, year: int | None = None) -> tuple[ImportJob, ParsedDocument]:
-    """Keep an uploaded file for preview, after checking it reads and that the user administers its unit.
+def import_job_create(
+    *, user, data: bytes, filename: str, year: int | None = None, prune: bool = False
+) -> ImportJob:
+    """Keep an uploaded file and have the worker read it (`import_job_read`): the web request only stores.
 
-    The preview (what an import would do, table by table) is computed here, once, and stored with the job:
-    showing it again reads the stored preview, it never re-runs the import.
+    Reading, the permission check and the preview (what an import would do, table by table) happen once,
+    in the task, and the preview is stored with the job: showing it again never re-reads the file.
     """
-    document = document_read(data=data, filename=filename, year=year)
-    import_permission_check(user=user, unit_name=document.unit)
-    outcome = goal_tables_import(document=document, user=user, dry_run=True)
+    from kpi.enqueue import send_after_commit
+
+    from .tasks import import_job_read as read_task
+
     job = ImportJob.objects.create(
-        filename=Path(filename).name[:255], content=data, year=document.year, unit_name=document.unit[:200],
-        total_tables=len(document.tables), created_by=user, preview=document_preview(document, outcome),
+        filename=Path(filename).name[:255], content=data, year=year, status=ImportJob.Status.READING,
+        prune=prune, created_by=user,
     )
-    return job, document
+    send_after_commit(read_task, job.pk)
+    return job
+
+
+_UNEXPECTED = ("读取文件时出现意外错误，未写入任何数据。请检查文件是否为部门预算公开文本或绩效目标表模板后重新上传；"
+               "如仍有问题，请联系系统管理员（导入任务 {pk}）。")
+
+
+def import_job_read(*, job_id: int) -> None:
+    """Read an uploaded file, check its unit may be imported by the uploader and store the preview of a
+    dry run. Idempotent: a job no longer 读取中 is left alone. Progress goes to the shared cache."""
+    from django.core.cache import cache
+
+    job = ImportJob.objects.select_related("created_by").filter(pk=job_id, status=ImportJob.Status.READING).first()
+    if job is None:
+        return
+
+    def progress(done: int, total: int) -> None:
+        cache.set(job.progress_key, {"done": done, "total": total}, timeout=3600)
+
+    try:
+        document = document_read(data=bytes(job.content), filename=job.filename, year=job.year)
+        import_permission_check(user=job.created_by, unit_name=document.unit)
+        outcome = goal_tables_import(document=document, user=job.created_by, dry_run=True, prune=job.prune,
+                                     progress=progress)
+    except (NotADisclosure, ImportRefused) as error:
+        _job_fail(job_id, str(error))
+        return
+    except DatabaseError:
+        raise  # the task retries
+    except Exception:
+        logger.exception("import job %s could not be read", job_id, extra={"event": "import_read_failed"})
+        _job_fail(job_id, _UNEXPECTED.format(pk=job_id))
+        return
+    ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.READING).update(
+        status=ImportJob.Status.PREVIEW, year=document.year, unit_name=document.unit[:200],
+        total_tables=len(document.tables), preview=document_preview(document, outcome),
+    )
+
+
+def _job_fail(job_id: int, error: str) -> None:
+    from django.utils import timezone
+
+    ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED, error=error[:4000],
+                                               finished_at=timezone.now())
 
 
 def document_preview(document: ParsedDocument, outcome: ImportOutcome) -> dict:
-    """What the preview page shows: the document's warnings and, per table, its header, its indicators as
-    read and what importing it would do (JSON, stored with the job)."""
+    """What the preview page shows: the document's warnings and errors and, per table, its header, its
+    indicators as read and what importing it would do (JSON, stored with the job)."""
     return {
-        "warnings": list(document.warnings),
+        "warnings": list(document.warnings) + outcome.notes,
+        "errors": list(outcome.errors),
+        "importable": outcome.imported,
         "tables": [
             {
                 "label": table.label, "lead": table.lead, "total": _money(_total(table)),
                 "fiscal": _money(table.fiscal), "other": _money(table.other),
                 "weights_defaulted": table.weights_defaulted, "warnings": list(table.warnings),
-                "summary": result.summary(),
+                "summary": result.summary(), "imported": result.imported, "errors": list(result.errors),
+                "notes": list(result.notes),
                 "indicators": [
                     {"level1": i.level1, "level2": i.level2, "name": i.name, "target": i.target, "basis": i.basis,
                      "last_year": i.last_year, "weight": _money(i.weight), "rule": i.rule, "evidence": i.evidence}
@@ -445,10 +584,6 @@ def document_preview(document: ParsedDocument, outcome: ImportOutcome) -> dict:
     }
 
 
-def import_job_document(*, job: ImportJob) -> ParsedDocument:
-    return document_read(data=bytes(job.content), filename=job.filename, year=job.year)
-
-
 @transaction.atomic
 def import_job_confirm(*, job: ImportJob, user: AbstractBaseUser | None = None) -> ImportJob:
     """The user (by default the uploader) confirmed the preview: import in a Celery task once this commits.
@@ -456,20 +591,25 @@ def import_job_confirm(*, job: ImportJob, user: AbstractBaseUser | None = None) 
     Who confirms must still administer the document's unit (a role may have been withdrawn since the
     upload): ImportRefused otherwise, and nothing is queued.
     """
-    from .tasks import import_job_run
+    from kpi.enqueue import send_after_commit
+
+    from .tasks import import_job_run as run_task
 
     job = ImportJob.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=job.pk)
-    import_permission_check(user=user or job.created_by, unit_name=job.unit_name)
     if job.status != ImportJob.Status.PREVIEW:
-        raise ValidationError(f"该导入任务当前为“{job.get_status_display()}”，不能再次确认。")
+        raise ValidationError(f"该导入任务当前为“{job.get_status_display()}”，不能确认导入。")
+    import_permission_check(user=user or job.created_by, unit_name=job.unit_name)
+    if not job.preview.get("importable", True):
+        raise ValidationError("预览中没有可以导入的绩效目标表：请按提示改正文件后重新上传。")
     job.status = ImportJob.Status.PENDING
     job.save(update_fields=["status"])
-    import_job_run.delay_on_commit(job.pk)
+    send_after_commit(run_task, job.pk)
     return job
 
 
 def import_job_run(*, job_id: int) -> None:
-    """Import a confirmed job's file (one transaction), recording progress in the shared cache. Idempotent."""
+    """Import a confirmed job's file table by table, recording progress in the shared cache. Idempotent:
+    a job already done or failed is left alone, and a re-run of an interrupted one updates in place."""
     from django.core.cache import cache
     from django.utils import timezone
 
@@ -484,31 +624,60 @@ def import_job_run(*, job_id: int) -> None:
         cache.set(job.progress_key, {"done": done, "total": total}, timeout=3600)
 
     try:
-        document = import_job_document(job=job)
-        outcome = goal_tables_import(document=document, user=job.created_by, progress=progress)
-    except (NotADisclosure, ValidationError) as error:
-        messages = error.messages if isinstance(error, ValidationError) else [str(error)]
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED, error="导入失败，未写入任何数据：" + "；".join(messages),
-            finished_at=timezone.now(),
-        )
+        document = document_read(data=bytes(job.content), filename=job.filename, year=job.year)
+        outcome = goal_tables_import(document=document, user=job.created_by, prune=job.prune, progress=progress)
+    except NotADisclosure as error:
+        _job_fail(job_id, "导入失败，未写入任何数据：" + str(error))
+        return
+    except DatabaseError:
+        raise  # the task retries
+    except Exception:
+        logger.exception("import job %s failed", job_id, extra={"event": "import_run_failed"})
+        _job_fail(job_id, _UNEXPECTED.format(pk=job_id))
+        return
+    summary = [t.summary() for t in outcome.tables] + list(outcome.errors)
+    if not outcome.imported:
+        ImportJob.objects.filter(pk=job_id).update(summary=summary)
+        _job_fail(job_id, "没有导入任何绩效目标表，未写入任何数据：原因见下方各表。")
         return
     ImportJob.objects.filter(pk=job_id).update(
-        status=ImportJob.Status.DONE, summary=[t.summary() for t in outcome.tables], finished_at=timezone.now(),
+        status=ImportJob.Status.DONE, summary=summary, finished_at=timezone.now(),
     )
+
+
+def import_jobs_resume(*, now=None) -> int:
+    """Send again the messages a broker outage lost: jobs still 读取中 or 排队中 after a while (the tasks
+    are idempotent, so a message that was only slow does no harm). Returns how many were sent."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kpi.enqueue import send_now
+
+    from .tasks import import_job_read as read_task
+    from .tasks import import_job_run as run_task
+
+    before = (now or timezone.now()) - dt.timedelta(minutes=2)
+    waiting = ImportJob.objects.filter(created_at__lt=before).values_list("pk", "status")
+    sent = 0
+    for pk, status in waiting.filter(status__in=[ImportJob.Status.READING, ImportJob.Status.PENDING]):
+        sent += send_now(read_task if status == ImportJob.Status.READING else run_task, pk)
+    return sent
 
 
 def import_job_progress(*, job: ImportJob) -> dict:
     """What the progress bar shows."""
     from django.core.cache import cache
 
-    done = job.total_tables if job.status == ImportJob.Status.DONE else 0
-    if job.status == ImportJob.Status.RUNNING:
-        done = (cache.get(job.progress_key) or {}).get("done", 0)
-    percent = 100 if not job.total_tables else round(100 * done / job.total_tables)
+    total = job.total_tables
+    done = total if job.status == ImportJob.Status.DONE else 0
+    if job.status in (ImportJob.Status.READING, ImportJob.Status.RUNNING):
+        counted = cache.get(job.progress_key) or {}
+        done, total = counted.get("done", 0), counted.get("total", total)
+    percent = 100 if job.status == ImportJob.Status.DONE else (round(100 * done / total) if total else 0)
     return {
         "status": job.status, "status_display": job.get_status_display(), "done": done,
-        "total": job.total_tables, "percent": percent, "summary": job.summary, "error": job.error,
+        "total": total, "percent": percent, "summary": job.summary, "error": job.error,
     }
 
 

@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,7 +18,6 @@ from kpi.models import ImportJob
 from . import services
 from .actuals import ActualsImportError, actuals_import, filled_template
 from .forms import ACTUALS_KINDS, ActualsImportForm, ActualsTemplateForm, UploadForm
-from .parsed import NotADisclosure
 from .xlsx import blank_template, write_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,28 +42,39 @@ def _download(data: bytes, name: str, content_type: str) -> HttpResponse:
 
 @login_required
 def upload(request):
-    """Upload a file; it is read, checked and previewed (once, stored) before anything is written."""
+    """Upload a file; the worker reads, checks and previews it (once, stored) before anything is written."""
     _require_importer(request.user, "导入绩效目标表")
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        try:
-            job, _document = services.import_job_create(
-                user=request.user, data=upload.read(), filename=upload.name, year=form.cleaned_data["year"]
-            )
-        except (NotADisclosure, services.ImportRefused) as error:
-            form.add_error("file", str(error))
-        else:
-            return redirect("importers:detail", pk=job.pk)
+        job = services.import_job_create(
+            user=request.user, data=upload.read(), filename=upload.name, year=form.cleaned_data["year"],
+            prune=form.cleaned_data["prune"],
+        )
+        return redirect("importers:detail", pk=job.pk)
     jobs = ImportJob.objects.filter(created_by=request.user).defer("content", "preview")[:10]
     return render(request, "importers/upload.html", {"form": form, "jobs": jobs})
+
+
+PREVIEW_TABLES_PER_PAGE = 20  # a province's document holds a thousand tables: the preview is paged
+
+
+def _detail_context(request, job: ImportJob, **extra) -> dict:
+    """The stored preview, a page of its tables at a time (the tables that cannot be imported are listed
+    on every page), or progress and result."""
+    context = {"job": job, "progress": services.import_job_progress(job=job), **extra}
+    if job.status == ImportJob.Status.PREVIEW:
+        tables = job.preview.get("tables", [])
+        context["page"] = Paginator(tables, PREVIEW_TABLES_PER_PAGE).get_page(request.GET.get("page"))
+        context["refused"] = [t for t in tables if t.get("errors")]
+    return context
 
 
 @login_required
 def detail(request, pk: int):
     """The stored preview (before confirmation) or progress and result (after)."""
     job = _job_for(request.user, pk)
-    return render(request, "importers/detail.html", {"job": job, "progress": services.import_job_progress(job=job)})
+    return render(request, "importers/detail.html", _detail_context(request, job))
 
 
 @login_required
@@ -74,12 +85,9 @@ def confirm(request, pk: int):
     try:
         services.import_job_confirm(job=job, user=request.user)
     except services.ImportRefused as refused:
-        return render(request, "importers/detail.html",
-                      {"job": job, "progress": services.import_job_progress(job=job), "error": str(refused)},
-                      status=403)
+        return render(request, "importers/detail.html", _detail_context(request, job, error=str(refused)), status=403)
     except ValidationError as error:
-        return render(request, "importers/detail.html",
-                      {"job": job, "progress": services.import_job_progress(job=job), "error": error.messages[0]},
+        return render(request, "importers/detail.html", _detail_context(request, job, error=error.messages[0]),
                       status=409)
     return redirect("importers:detail", pk=job.pk)
 

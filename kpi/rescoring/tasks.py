@@ -58,8 +58,11 @@ def rescore_all_nightly() -> int:
 @shared_task(name="kpi.tasks.rescore_stale_sweep", **RETRY)
 def rescore_stale_sweep() -> int:
     """Every minute: rescore the tables still stale and resume stalled bulk jobs (a message lost, a worker
-    killed); returns how many tables were rescored."""
+    killed) and import jobs whose message was lost; returns how many tables were rescored."""
+    from kpi.importers.services import import_jobs_resume
+
     from .services import stale_tables_sweep, stalled_jobs_resume
 
     stalled_jobs_resume()
+    import_jobs_resume()
     return stale_tables_sweep()

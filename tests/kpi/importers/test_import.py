@@ -12,7 +12,7 @@ from django.urls import reverse
 from budgets.models import Project, Unit, UnitBudget
 from budgets.services import membership_grant
 from kpi.importers import services as service
-from kpi.importers.tasks import import_job_run
+from kpi.importers.tasks import import_job_read, import_job_run
 from kpi.importers.xlsx import read_workbook, write_workbook
 from kpi.models import Actual, GoalTable, ImportJob, Indicator, IndicatorChange
 from kpi.reports.services import actual_record
@@ -106,11 +106,11 @@ def test_dry_run_json_has_the_documented_shape_and_writes_nothing(seeds_dir):
     before = counts()
     data = json.loads(run(seeds_dir / SEED_2026, "--dry-run", "--json"))
     assert counts() == before
-    assert set(data) == {"unit", "year", "tables", "warnings"}
+    assert set(data) == {"unit", "year", "tables", "warnings", "errors"}
     assert (data["unit"], data["year"]) == ("昌吉回族自治州社会保险中心", 2026)
     assert [t["scope"] for t in data["tables"]].count("project") == 8
     for table in data["tables"]:
-        assert set(table) == {"scope", "project", "lead", "funds", "indicators", "warnings"}
+        assert set(table) == {"scope", "project", "lead", "funds", "indicators", "warnings", "errors"}
         assert set(table["funds"]) == {"total", "fiscal", "other"}
         for indicator in table["indicators"]:
             assert set(indicator) == {"level1", "level2", "name", "target", "kind", "value", "upper", "unit", "basis",
@@ -125,6 +125,13 @@ def test_dry_run_json_has_the_documented_shape_and_writes_nothing(seeds_dir):
         "全年发送经办业务通知短信条数", "positive", "485.71", None, "万条", "10.00")
     # a bare number without comparator is flagged, naming the table and the line
     assert any("0.035元/条" in w and "第" in w and "行" in w for w in first["warnings"])
+
+
+@pytest.mark.parametrize("seed", [SEED_2021, SEED_2025, SEED_2026])
+def test_every_seed_dry_runs_without_errors(seeds_dir, seed):
+    data = json.loads(run(seeds_dir / seed, "--dry-run", "--json"))
+    assert data["errors"] == []
+    assert data["tables"] and all(table["errors"] == [] for table in data["tables"])
 
 
 def test_dry_run_reports_what_the_import_would_skip(seeds_dir):
@@ -185,7 +192,7 @@ def test_approved_table_is_not_changed(tmp_path):
     assert "社会保障卡服务网点建设项目" in output and "跳过" in output
 
 
-def test_removed_indicator_with_actuals_is_kept(tmp_path):
+def test_removed_indicators_are_kept_unless_pruned_and_never_with_actuals(tmp_path):
     run(DEMO)
     indicator = Indicator.objects.get(name="网点设备验收合格率")
     actual_record(indicator=indicator, as_of=JULY, value=Decimal("97"))
@@ -195,9 +202,13 @@ def test_removed_indicator_with_actuals_is_kept(tmp_path):
     corrected = tmp_path / "corrected.txt"
     corrected.write_text("\n".join(lines), encoding="utf-8")
     output = run(corrected)
-    assert Indicator.objects.filter(pk=indicator.pk).exists()
+    assert Indicator.objects.filter(pk__in=[indicator.pk, gone.pk]).count() == 2
+    assert "指标“发放社会保障卡数量”：文件中没有此指标，已保留" in output
+    assert "指标“网点设备验收合格率”：文件中没有此指标，已保留（已有实际完成值，不会删除）" in output
+    output = run(corrected, "--prune")
+    assert Indicator.objects.filter(pk=indicator.pk).exists()  # actuals: never deleted
     assert not Indicator.objects.filter(pk=gone.pk).exists()
-    assert "已有实际完成值，予以保留" in output
+    assert "删除 1 个" in output
 
 
 # --- bad files ------------------------------------------------------------------------------------
@@ -218,16 +229,16 @@ def test_bad_files_are_refused_whole(tmp_path, content, message):
     assert counts() == before
 
 
-def test_a_failing_table_rolls_back_the_whole_file(tmp_path, monkeypatch):
-    """One transaction per file: if the last table fails, the earlier ones are not kept either."""
+def test_an_unexpected_failure_rolls_back_the_whole_file(tmp_path, monkeypatch):
+    """A bug (not a refused value) in the last table: the earlier ones are not kept either."""
     original = service._table_import
     calls = []
 
-    def failing(unit, year, parsed, source, user):
+    def failing(unit, year, parsed, source, user, prune):
         calls.append(parsed.label)
         if len(calls) == 3:
             raise RuntimeError("boom")
-        return original(unit, year, parsed, source, user)
+        return original(unit, year, parsed, source, user, prune)
 
     monkeypatch.setattr(service, "_table_import", failing)
     before = counts()
@@ -276,14 +287,24 @@ def test_only_unit_administrators_may_upload(client, demo_unit):
     assert not ImportJob.objects.exists()
 
 
+def read_in_worker(job_id):
+    """What the worker runs after an upload (import_job_read), then the job as it is stored."""
+    service.import_job_read(job_id=job_id)
+    return ImportJob.objects.get(pk=job_id)
+
+
 def test_an_administrator_of_another_unit_is_refused(client, demo_unit):
     other_admin = UserFactory()
     membership_grant(user=other_admin, unit=UnitFactory(), role="admin")
     client.force_login(other_admin)
     response = upload(client, DEMO)
-    assert response.status_code == 200
-    assert "不是“示范市社会保险服务中心”的单位管理员" in response.content.decode()
-    assert not ImportJob.objects.exists() and not GoalTable.objects.exists()
+    job = read_in_worker(ImportJob.objects.get().pk)
+    assert response.status_code == 302 and job.status == ImportJob.Status.FAILED
+    assert job.error == "您不是“示范市社会保险服务中心”的单位管理员，不能导入该单位的绩效目标表。"
+    page = client.get(reverse("importers:detail", args=[job.pk])).content.decode()
+    assert job.error in page and "确认导入" not in page
+    assert client.post(reverse("importers:confirm", args=[job.pk])).status_code == 409
+    assert not GoalTable.objects.exists()
 
 
 def test_upload_preview_confirm_and_progress(client, demo_unit, django_capture_on_commit_callbacks, monkeypatch):
@@ -291,10 +312,20 @@ def test_upload_preview_confirm_and_progress(client, demo_unit, django_capture_o
     membership_grant(user=admin, unit=demo_unit, role="admin")
     client.force_login(admin)
     queued = []
-    monkeypatch.setattr(import_job_run, "delay", lambda job_id: queued.append(job_id))
-    response = upload(client, DEMO)
+    monkeypatch.setattr(import_job_run, "delay", lambda job_id: queued.append(("run", job_id)))
+    monkeypatch.setattr(import_job_read, "delay", lambda job_id: queued.append(("read", job_id)))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, DEMO)
     job = ImportJob.objects.get()
     assert response.status_code == 302 and response.url == reverse("importers:detail", args=[job.pk])
+    # The request only stored the file: the worker reads it.
+    assert job.status == ImportJob.Status.READING and queued == [("read", job.pk)]
+    reading = client.get(response.url).content.decode()
+    assert "正在读取文件并生成预览" in reading and "确认导入" not in reading
+    assert client.get(reverse("importers:progress", args=[job.pk])).json()["status"] == "reading"
+    read_in_worker(job.pk)
+    read_in_worker(job.pk)  # a second delivery of the message changes nothing
+    queued.clear()
 
     preview = client.get(response.url).content.decode()
     assert "城乡居民养老保险待遇发放服务项目" in preview and "待遇领取人员资格认证人数" in preview
@@ -303,7 +334,7 @@ def test_upload_preview_confirm_and_progress(client, demo_unit, django_capture_o
 
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("importers:confirm", args=[job.pk]))
-    assert queued == [job.pk]
+    assert queued == [("run", job.pk)]
     assert client.get(reverse("importers:progress", args=[job.pk])).json()["status"] == "pending"
 
     import_job_run(job.pk)  # what the worker runs
@@ -336,18 +367,20 @@ def test_upload_of_a_bad_file_shows_the_error_and_keeps_nothing(client, demo_uni
     client.force_login(admin)
     bad = tmp_path / "notes.txt"
     bad.write_text("会议纪要：下周一开会。\n", encoding="utf-8")
-    response = upload(client, bad)
-    assert response.status_code == 200 and "不是部门预算公开文件" in response.content.decode()
+    assert upload(client, bad).status_code == 302
+    job = read_in_worker(ImportJob.objects.get().pk)
+    assert job.status == ImportJob.Status.FAILED and "不是部门预算公开文件" in job.error
+    assert job.error in client.get(reverse("importers:detail", args=[job.pk])).content.decode()
     wrong_type = tmp_path / "photo.png"
     wrong_type.write_bytes(b"\x89PNG\r\n")
-    assert "只接受" in upload(client, wrong_type).content.decode()
-    assert not ImportJob.objects.exists()
+    assert "只接受" in upload(client, wrong_type).content.decode()  # refused before anything is stored
+    assert ImportJob.objects.count() == 1 and not Unit.objects.exclude(pk=demo_unit.pk).exists()
 
 
 def test_another_users_job_is_not_found(client, demo_unit):
     admin = UserFactory()
     membership_grant(user=admin, unit=demo_unit, role="admin")
-    job, _ = service.import_job_create(user=admin, data=DEMO.read_bytes(), filename=DEMO.name)
+    job = ImportJobFactory(user=admin, data=DEMO.read_bytes(), filename=DEMO.name)
     intruder = UserFactory()
     membership_grant(user=intruder, unit=demo_unit, role="admin")
     client.force_login(intruder)
@@ -408,7 +441,7 @@ def test_the_upload_page_takes_the_excel_template(client, demo_unit):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = client.post(reverse("importers:upload"), {"file": SimpleUploadedFile("目标表.xlsx", data)})
-    job = ImportJob.objects.get()
+    job = read_in_worker(ImportJob.objects.get().pk)
     assert response.status_code == 302
     preview = client.get(reverse("importers:detail", args=[job.pk])).content.decode()
     assert "城乡居民养老保险待遇发放服务项目" in preview and "无变化" in preview
@@ -424,7 +457,7 @@ def test_confirming_re_checks_that_the_user_still_administers_the_unit(client, d
     membership_grant(user=admin, unit=UnitFactory(), role="admin")  # still an administrator elsewhere
     queued = []
     monkeypatch.setattr(import_job_run, "delay", lambda job_id: queued.append(job_id))
-    job, _ = service.import_job_create(user=admin, data=DEMO.read_bytes(), filename=DEMO.name)
+    job = ImportJobFactory(user=admin, data=DEMO.read_bytes(), filename=DEMO.name)
     # The role is withdrawn (the admin site deletes the membership row; there is no service for it).
     UnitMembership.objects.filter(user=admin, unit=demo_unit).delete()
     client.force_login(admin)
@@ -442,7 +475,7 @@ def test_the_preview_shows_targets_as_a_person_writes_them(client, demo_unit):
     admin = UserFactory()
     membership_grant(user=admin, unit=demo_unit, role="admin")
     client.force_login(admin)
-    job, _ = service.import_job_create(user=admin, data=DEMO.read_bytes(), filename=DEMO.name)
+    job = ImportJobFactory(user=admin, data=DEMO.read_bytes(), filename=DEMO.name)
     page = client.get(reverse("importers:detail", args=[job.pk])).content.decode()
     # ≥ as people write it, the published text one click away
     assert '<details class="target"><summary>≥2.8万件</summary><small>原文：&gt;=2.8万件</small></details>' in page

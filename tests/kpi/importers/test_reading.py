@@ -15,40 +15,15 @@ from kpi.importers.checks import finalize
 from kpi.importers.disclosure import parse_disclosure
 from kpi.importers.parsed import PROJECT, UNIT, NotADisclosure
 
-D = Decimal
-T = "\t".join
-HEADER9 = ["一级指标", "二级指标", "三级指标", "指标值", "指标值设置依据", "上年完成值", "指标分值权重", "指标赋分规则", "佐证资料"]
-HEADER = T(HEADER9)
+from .documents import HEADER, HEADER9, ROWS, T, head, table_text
 
-# Four indicators of a made-up training project, weights summing to 90.
-ROWS = [
-    ["产出指标", "数量指标", "培训人次", ">=100人次", "计划标准", "90人次", "30", "按照完成比例赋分", "工作资料"],
-    ["", "质量指标", "考核合格率", "=100%", "行业标准", "/", "30", "直接赋分", "说明材料"],
-    ["效益指标", "社会效益指标", "服务水平", "有效提升", "计划标准", "/", "20", "按评判等级赋分", "工作资料"],
-    ["满意度指标", "满意度指标", "学员满意度", ">=95%", "计划标准", "/", "10", "满意度赋分", "问卷调查"],
-]
+D = Decimal
 EXPECTED = [
     ("产出指标", "数量指标", "培训人次", ">=100人次", D(30), "按照完成比例赋分"),
     ("产出指标", "质量指标", "考核合格率", "=100%", D(30), "直接赋分"),
     ("效益指标", "社会效益指标", "服务水平", "有效提升", D(20), "按评判等级赋分"),
     ("满意度指标", "满意度指标", "学员满意度", ">=95%", D(10), "满意度赋分"),
 ]
-
-
-def head(name="培训项目", *, title="项目支出绩效目标表", project_label="项目名称", total="12.50"):
-    """The header block of a tab-layout project table: the first indicator row is line 7."""
-    return [
-        title,
-        "(2024 年)",
-        T(["预算单位", "", "某某县人力资源服务中心"]),
-        T([project_label, "", name, "", "项目负责人", "赵六"]),
-        T(["项目资金（万元）", "", "年度预算总额", total, "其中：财政拨款", total, "其他资金", "0"]),
-        HEADER,
-    ]
-
-
-def table_text(*rows, **header) -> str:
-    return "\n".join([*head(**header), *(T(r) if isinstance(r, list) else r for r in rows)])
 
 
 def rows(table):
@@ -458,20 +433,29 @@ def test_an_unknown_layout_fails_with_one_message_saying_what_was_found_and_miss
 # --- 8. two tables of one project -------------------------------------------------------------------------------
 
 def test_two_tables_for_the_same_project_are_both_kept_and_reported():
-    document = parse_disclosure("\n".join([table_text(*ROWS), table_text(ROWS[0], ROWS[3])]))
+    document = finalize(parse_disclosure("\n".join([table_text(*ROWS), table_text(ROWS[0], ROWS[3])])))
     first, second = document.tables
     assert (first.project, second.project) == ("培训项目", "培训项目")
     assert (len(first.indicators), len(second.indicators)) == (4, 2)  # not merged
-    assert document.errors == [
-        "项目“培训项目”在文件中有 2 张绩效目标表（第 1 行、第 11 行开始），请删去多余的一张或改正项目名称后再导入。"]
+    conflict = ("项目“培训项目”在文件中有 2 张绩效目标表（第 1 行、第 11 行开始），无法确定以哪一张为准，均未导入："
+                "请删去多余的一张或改正项目名称后再导入。")
+    assert first.errors == [conflict] and second.errors == [conflict]
+    assert document.errors == []
 
 
 def test_two_unit_tables_are_reported_too():
     unit = "\n".join(["部门整体绩效目标表", T(["部门名称", "", "某某中心"]), T(["一级指标", "二级指标", "三级指标", "指标值"]),
                       T(["履职效能", "数量指标", "审计次数", "=1次"])])
-    document = parse_disclosure(unit + "\n" + unit)
+    document = finalize(parse_disclosure(unit + "\n" + unit))
     assert len(document.tables) == 2
-    assert document.errors == ["部门整体绩效目标表在文件中有 2 张绩效目标表（第 1 行、第 5 行开始），请删去多余的一张或改正项目名称后再导入。"]
+    assert [t.errors for t in document.tables] == [[
+        "部门整体绩效目标表在文件中有 2 张绩效目标表（第 1 行、第 5 行开始），无法确定以哪一张为准，均未导入："
+        "请删去多余的一张或改正项目名称后再导入。"]] * 2
+
+
+def test_two_projects_of_different_names_do_not_conflict():
+    document = finalize(parse_disclosure("\n".join([table_text(*ROWS), table_text(ROWS[0], ROWS[3], name="另一个项目")])))
+    assert [t.errors for t in document.tables] == [[], []]
 
 
 # --- the seeds: nothing of this changes what they read ----------------------------------------------------------
