@@ -9,7 +9,7 @@ app = Celery("jixiao")
 # Every Celery setting lives in Django settings with a CELERY_ prefix.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each feature package of kpi keeps its own tasks module.
-app.autodiscover_tasks(["kpi.rescoring", "kpi.importers", "kpi.reminders", "kpi.selfeval"])
+app.autodiscover_tasks(["kpi.rescoring", "kpi.importers", "kpi.reminders", "kpi.selfeval", "kpi.monitoring"])
 
 # One structured log line per task run (config/logging.py), and the traceback of every failure.
 from config import logging as jixiao_logging  # noqa: E402  (after the app: the signals need it set up)

@@ -29,6 +29,8 @@ urlpatterns = [
     path("", include("kpi.importers.urls")),
     path("", include("kpi.reviews.urls")),
     path("", include("kpi.reminders.urls")),
+    path("", include("kpi.policies.urls")),
+    path("api/v1/", include("kpi.api.urls")),
     path("healthz", healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -125,7 +125,21 @@ class TableScoreAdmin(admin.ModelAdmin):
 
 @admin.register(ScoringPolicy)
 class ScoringPolicyAdmin(admin.ModelAdmin):
-    list_display = ("name", "year", "region", "reverse_formula", "satisfaction_floor", "version")
+    """The same form as the 评分政策 pages (kpi.policies.forms.PolicyForm: 执行率封顶 typed one a line, every
+    setting checked); a save is a new version that marks the tables it concerns for rescoring. The pages
+    also preview a change before saving it."""
+
+    list_display = ("name", "year", "region", "execution_weight", "execution_caps", "whole_points",
+                    "overachievement_deduction", "reverse_formula", "version", "updated_at")
+    list_filter = ("year", "region")
+    readonly_fields = ("version", "updated_at")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        from .policies.forms import PolicyForm
+
+        kwargs["form"] = PolicyForm
+        kwargs["fields"] = [*PolicyForm.Meta.fields, "caps"]
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def save_model(self, request, obj, form, change):
         from .rescoring.services import scoring_policy_save

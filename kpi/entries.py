@@ -6,8 +6,12 @@
   thousands separators, the unit written after it, a 万 or 亿 that the unit does or does not carry
   ("3.1万" in a 万人 field is 3.1; in a 人 field 31000, said in a note);
 - `check_entry(...)`: the rules across fields: nothing else without the actual itself; a grade needs its
-  points inside the band; what the engine refuses; a rate (%) between 0 and 100, no negative quantity;
-  a deviation reason and its category when the light is red or yellow; measures when 整改 is needed.
+  points inside the band; what the engine refuses (under the table's scoring policy); a rate (%) between 0
+  and 100, no negative quantity; a deviation reason and its category when the light is red or yellow; a
+  deviation reason when the actual exceeds its target by more than the policy's `reason_over_target_percent`;
+  measures when 整改 is needed;
+- `check_execution(...)`: a budget execution figure needs a deviation reason when its 执行率 is below the
+  policy's `reason_below_execution_rate`.
 
 Messages are for the person who typed the value (Simplified Chinese); each names the field it belongs to.
 """
@@ -23,9 +27,11 @@ from kpi.formatting import tidy_decimal
 from kpi.lights import Light, indicator_light
 from kpi.targets import Kind
 
-__all__ = ["EntryCheck", "EntryError", "Reading", "check_entry", "entry_mode", "read_quantity"]
+__all__ = ["EntryCheck", "EntryError", "Reading", "check_entry", "check_execution", "entry_mode", "read_quantity"]
 
 OFF_TRACK = (Light.RED, Light.YELLOW)
+# Targets an actual can exceed by a ratio (a range by its upper end).
+_QUANTITY_KINDS = (Kind.POSITIVE, Kind.EQUALS, Kind.REVERSE, Kind.RANGE)
 PERCENT_UNITS = ("%", "％")
 # Multipliers people type after a number, and that units start with (万人, 万元, 亿元).
 MULTIPLIERS = {"万": Decimal(10) ** 4, "亿": Decimal(10) ** 8}
@@ -144,10 +150,11 @@ def check_entry(
     deviation_reason: str = "",
     needs_rectification: bool | None = None,
     rectification_measures: str = "",
+    policy: scoring.Policy = scoring.DEFAULT_POLICY,
 ) -> EntryCheck:
     """Check one indicator's entry (the shape of kpi.reports.services.actual_record's arguments) against
-    the rules of the module docstring. Fields: value, met, grade, points, forecast, deviation_reason,
-    deviation_category, rectification_measures."""
+    the rules of the module docstring, under the table's scoring policy. Fields: value, met, grade, points,
+    forecast, deviation_reason, deviation_category, rectification_measures."""
     check = EntryCheck()
     mode = entry_mode(kind, rule)
     main_field = {"number": "value", "met": "met", "grade": "grade"}[mode]
@@ -170,7 +177,7 @@ def check_entry(
     try:
         check.score = scoring.score_indicator(
             rule=rule, target=target, actual=value if value is not None else met, weight=weight,
-            grade=grade or None, points=points,
+            grade=grade or None, points=points, policy=policy,
         )
     except scoring.ScoringError as error:
         check.add({"number": "value", "met": "met", "grade": "points"}[mode], str(error))
@@ -186,6 +193,41 @@ def check_entry(
             check.add("deviation_reason", f"该指标进度偏离目标（{check.light.label}），请填写偏差原因。")
         if not deviation_category:
             check.add("deviation_category", "请选择偏差原因类别。")
+    over = _over_target_text(kind, target, value, unit, policy)
+    if over and not deviation_reason:
+        check.add("deviation_reason", over)
+    return check
+
+
+def _over_target_text(kind: str, target, value: Decimal | None, unit: str, policy: scoring.Policy) -> str:
+    """Why a reason is needed when the actual exceeds its target by more than the policy allows, else ""."""
+    percent = policy.reason_over_target_percent
+    if percent is None or value is None:
+        return ""
+    reference = target.upper if kind == Kind.RANGE else target.value
+    if kind not in _QUANTITY_KINDS or reference is None or reference <= 0:
+        return ""
+    if value * 100 <= reference * percent:
+        return ""
+    return (f"实际完成值 {_shown(value)}{unit} 超过指标值 {_shown(reference)}{unit} 的 {_shown(percent)}%，"
+            f"按评分政策“{policy.name}”须填写偏差原因。")
+
+
+def check_execution(
+    *, budget: Decimal | None, executed: Decimal | None, deviation_reason: str = "",
+    policy: scoring.Policy = scoring.DEFAULT_POLICY,
+) -> EntryCheck:
+    """A budget execution figure against the policy: a deviation reason (field deviation_reason) when the
+    执行率 (executed / 全年预算数) is below `reason_below_execution_rate`. An undefined rate (a budget of 0)
+    needs none."""
+    check = EntryCheck(empty=executed is None)
+    threshold = policy.reason_below_execution_rate
+    if threshold is None or executed is None or deviation_reason.strip():
+        return check
+    rate = scoring.score_execution(budget=budget, executed=executed).rate
+    if rate is not None and rate * 100 < threshold:
+        check.add("deviation_reason", f"预算执行率 {_shown(rate * 100)}% 低于评分政策“{policy.name}”规定的 "
+                                      f"{_shown(threshold)}%，请填写执行率偏差原因。")
     return check
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from .targets import Kind
+from . import scoring
+from .targets import Kind, Target
 
-__all__ = ["Light", "budget_light", "forecast", "indicator_light", "progress_light", "worst_light"]
+__all__ = ["Light", "budget_light", "forecast", "indicator_light", "progress_light", "scored_light", "worst_light"]
 
 _TWELVE = Decimal(12)
 _RED_BELOW = Decimal("0.6")
@@ -101,6 +102,35 @@ def indicator_light(
         # a × 12 / (t × m): exact at the band edges (t × m / 12 is rounded for most months).
         return progress_light(max(actual, Decimal(0)) * _TWELVE / (target_value * m))
     return progress_light(score_ratio)
+
+
+def scored_light(
+    *,
+    rule: str,
+    target: Target,
+    weight: Decimal,
+    cumulative: bool,
+    value: Decimal | None,
+    met: bool | None,
+    grade: str,
+    points: Decimal | None,
+    month: int,
+) -> Light:
+    """An indicator's light from its latest year-to-date actual, with the score ratio a level target is
+    judged by taken from the engine (default policy; an actual the engine refuses has no ratio). The one
+    place both the pages (kpi.monitoring.selectors) and the stored summaries (kpi.rescoring) take it from."""
+    ratio = None
+    try:
+        ratio = scoring.score_indicator(
+            rule=rule, target=target, actual=value if value is not None else met,
+            weight=weight, grade=grade or None, points=points,
+        ).ratio
+    except scoring.ScoringError:
+        pass
+    return indicator_light(
+        kind=target.kind, cumulative=cumulative, target_value=target.value, actual=value, met=met, grade=grade,
+        score_ratio=ratio, month=month,
+    )
 
 
 def worst_light(lights) -> Light:

@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 from budgets.models import Project, Unit
 
 from . import scoring
+from .lights import Light
 from .targets import Kind
 
 POINTS = {"max_digits": 7, "decimal_places": 2}
@@ -79,7 +80,11 @@ class ScoringPolicy(models.Model):
         return f"{self.name}（第{self.version}版）"
 
     def as_policy(self) -> scoring.Policy:
-        """The pure scoring policy this row stands for."""
+        """The pure scoring policy this row stands for: every setting, the caps as (Decimal, Decimal) pairs."""
+
+        def number(value) -> Decimal:
+            return value if isinstance(value, Decimal) else Decimal(str(value))
+
         return scoring.Policy(
             version=f"{self.name}@v{self.version}",
             reverse_formula=scoring.ReverseFormula(self.reverse_formula),
@@ -91,6 +96,12 @@ class ScoringPolicy(models.Model):
                 (self.grade_pass, "中"),
                 (Decimal("0"), "差"),
             ),
+            execution_weight=self.execution_weight,
+            overachievement_deduction=self.overachievement_deduction or Decimal("0"),
+            execution_caps=tuple((number(below), number(highest)) for below, highest in self.execution_caps or ()),
+            whole_points=self.whole_points,
+            reason_below_execution_rate=self.reason_below_execution_rate,
+            reason_over_target_percent=self.reason_over_target_percent,
         )
 
 
@@ -373,8 +384,12 @@ class Score(models.Model):
     draft or submitted report gives a different actual than the approved ones.
     """
 
-    indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.CASCADE, related_name="scores")
-    table = models.ForeignKey(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE, related_name="scores")
+    # No index of their own: the unique (indicator, as_of, official) and the (table, official, as_of) index
+    # start with them, and every rescore pays for each index it writes.
+    indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.CASCADE, related_name="scores",
+                                  db_index=False)
+    table = models.ForeignKey(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE, related_name="scores",
+                              db_index=False)
     actual = models.ForeignKey(Actual, verbose_name="依据的实际值", null=True, on_delete=models.SET_NULL)
     as_of = models.DateField("截至日期")
     official = models.BooleanField("正式得分", default=True, help_text="正式得分只用已审核的填报；否则为含待审核填报的暂算得分")
@@ -425,6 +440,51 @@ class TableScore(models.Model):
 
     def __str__(self):
         return f"{self.table} @ {self.as_of}: {self.total}"
+
+
+class TableSummary(models.Model):
+    """What the scorecards show of a goal table, stored by the rescore in the transaction that writes its
+    scores: its current light (domain.md §6, as `kpi.monitoring.selectors.table_statuses` computes it), last
+    update, missing count, budget and execution, and its latest official and provisional totals. Pages and the
+    roll-up sort, filter and aggregate these rows in SQL instead of recomputing every table's light."""
+
+    LIGHT_CHOICES = [(light.value, light.label) for light in Light]
+
+    table = models.OneToOneField(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE,
+                                 primary_key=True, related_name="summary")
+    # Copied from the table, so that a unit's, a year's or a project's rows are read without a join.
+    unit = models.ForeignKey(Unit, verbose_name="预算单位", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField("年度")
+    project = models.OneToOneField(Project, verbose_name="项目", null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="table_summary")
+    light = models.CharField("监控灯", max_length=10, choices=LIGHT_CHOICES, default=Light.NONE.value)
+    light_rank = models.PositiveSmallIntegerField("监控灯次序", default=4, help_text="0 红 1 黄 2 蓝 3 绿 4 未填报")
+    budget_light = models.CharField("预算执行灯", max_length=10, choices=LIGHT_CHOICES, default=Light.NONE.value)
+    as_of = models.DateField("最近数据日期", null=True, blank=True)
+    last_update = models.DateTimeField("最近更新", null=True, blank=True)
+    missing = models.PositiveIntegerField("未填报指标数", default=0)
+    budget = models.DecimalField("全年预算数", max_digits=16, decimal_places=4, null=True, blank=True)
+    executed = models.DecimalField("执行数", max_digits=16, decimal_places=4, null=True, blank=True)
+    execution_rate = models.DecimalField("执行率", max_digits=9, decimal_places=4, null=True, blank=True)
+    official_as_of = models.DateField("正式得分截至日期", null=True, blank=True)
+    official_execution_rate = models.DecimalField("正式执行率", max_digits=9, decimal_places=4, null=True, blank=True)
+    official_execution_points = models.DecimalField("正式执行率得分", **POINTS, null=True, blank=True)
+    official_indicator_points = models.DecimalField("正式指标得分", **POINTS, null=True, blank=True)
+    official_total = models.DecimalField("正式总分", **POINTS, null=True, blank=True)
+    official_grade = models.CharField("正式等级", max_length=4, blank=True)
+    official_missing = models.PositiveIntegerField("正式得分缺少实际值的指标数", null=True, blank=True)
+    provisional_as_of = models.DateField("暂评截至日期", null=True, blank=True)
+    provisional_total = models.DecimalField("暂评总分", **POINTS, null=True, blank=True)
+    provisional_grade = models.CharField("暂评等级", max_length=4, blank=True)
+    provisional_missing = models.PositiveIntegerField("暂评缺少实际值的指标数", null=True, blank=True)
+    computed_at = models.DateTimeField("计算时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "目标表概况"
+        indexes = [models.Index(fields=["unit", "year"], name="table_summary_unit_year")]
+
+    def __str__(self):
+        return f"{self.table_id}: {self.light} {self.official_total}"
 
 
 class RescoreJob(models.Model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from budgets.models import Role, UnitMembership
 from budgets.selectors import (
     is_unit_admin,
     projects_editable_by,
@@ -69,6 +70,17 @@ def can_import(user) -> bool:
 def can_see_scorecards(user) -> bool:
     """May open the scorecards: whoever may see at least one unit's data."""
     return units_for_user(user=user).exists()
+
+
+def can_manage_policies(user) -> bool:
+    """May open the 评分政策 pages: superusers and 主管部门/财政 reviewers (not unit administrators: a
+    policy scores every unit of its year, not only theirs). Which policies a reviewer may change is
+    narrowed by `kpi.policies.selectors.policies_for_user`."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return UnitMembership.objects.filter(user=user, role=Role.REVIEWER).exists()
 
 
 def can_see_unit(user, unit_id: int) -> bool:

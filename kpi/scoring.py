@@ -3,9 +3,11 @@
 Pure Python: no Django imports. Implements docs/domain.md §3–§5 exactly:
 
 - ``score_indicator``  one indicator under 按照完成比例赋分 / 直接赋分 / 按评判等级赋分 / 满意度赋分;
-- ``score_execution``  预算执行率 and its 10 points;
-- ``score_table``      the table total, rescaled when some indicators are not applicable;
-- ``grade_for``        优 / 良 / 中 / 差 under the policy's grade bands.
+- ``score_execution``  预算执行率 and its points (10 by default, the policy's `execution_weight`);
+- ``score_table``      the table total, rescaled when some indicators are not applicable, capped by the
+                       policy's `execution_caps`;
+- ``grade_for``        优 / 良 / 中 / 差 under the policy's grade bands;
+- ``policy_name``      a policy's version as people name it (默认评分政策, “新疆2026（第2版）”).
 
 Money and scores are ``Decimal``: floats are refused. Every points value is rounded to 2 places
 (ROUND_HALF_UP), lies in ``[0, weight]``; ratios are rounded to 4 places and are not capped.
@@ -19,6 +21,16 @@ Decisions where the domain text leaves room (all covered by tests/kpi/test_scori
 - A negative target value cannot be scored automatically (actuals are never below 0): ScoringError.
 - Graded points must lie in the chosen grade's band both as entered and once rounded to 2 places.
 - The execution points use the rounded rate, so that 得分 = 10 × the 执行率 shown beside it.
+
+Regional settings (a `Policy`, domain.md §3), all off by default:
+
+- `overachievement_deduction`: a 按照完成比例赋分 score whose actual is flagged ``overachievement`` (above
+  t × (1 + overachievement_flag)) loses that many points, never below 0; the flag stays.
+- `whole_points`: indicator and execution points are rounded to whole points (ROUND_HALF_UP) after
+  everything else, and never above the weight rounded down to a whole point; a graded score is checked
+  against its band once rounded (7.5 in [6, 8) becomes 8: refused).
+- `execution_caps`: ((执行率 below, in percent; highest total), …) — the strictest cap whose rate the
+  table's 执行率 is below bounds the total; an undefined rate (budget 0, nothing executed yet) applies none.
 
 The hot path (proportional positive / reverse) is kept lean: it is benchmarked at ≥ 200,000 calls/s.
 """
@@ -47,6 +59,8 @@ __all__ = [
     "default_rule_for",
     "grade_band",
     "grade_for",
+    "policy_name",
+    "policy_names",
     "score_execution",
     "score_indicator",
     "score_table",
@@ -105,9 +119,48 @@ class Policy:
         (Decimal(60), "中"),
         (Decimal(0), "差"),
     )
+    # 预算执行率分值: the indicators share 100 minus this.
+    execution_weight: Decimal = EXECUTION_WEIGHT
+    # 超额完成扣分: points off a proportional score flagged overachievement; 0 = flag only.
+    overachievement_deduction: Decimal = Decimal(0)
+    # 执行率封顶: ((rate below, in percent; highest total), …), e.g. ((Decimal(80), Decimal(89)), …).
+    execution_caps: tuple[tuple[Decimal, Decimal], ...] = ()
+    whole_points: bool = False  # 按整数计分
+    # 须说明原因: 执行率 below this percent (e.g. 90), an actual above this percent of its target (e.g. 130).
+    reason_below_execution_rate: Decimal | None = None
+    reason_over_target_percent: Decimal | None = None
+
+    @property
+    def name(self) -> str:
+        """The policy by its Chinese name: 默认评分政策, “新疆2026（第2版）”."""
+        return policy_name(self.version)
+
+    @property
+    def indicator_weight_total(self) -> Decimal:
+        """What the indicators of a table share: 100 − the execution weight (90 by default)."""
+        return Decimal(100) - self.execution_weight
 
 
 DEFAULT_POLICY = Policy()
+DEFAULT_POLICY_NAME = "默认评分政策"
+
+
+def policy_name(version: str) -> str:
+    """A scoring policy's version as people name it: 默认评分政策 for the built-in one, “名称（第2版）” for a
+    ScoringPolicy's "名称@v2" (kpi.models.ScoringPolicy.as_policy)."""
+    if not version or version == DEFAULT_POLICY.version:
+        return DEFAULT_POLICY_NAME
+    name, marker, number = version.rpartition("@v")
+    if marker and name and number.isdigit():
+        return f"{name}（第{number}版）"
+    return version
+
+
+def policy_names(versions) -> str:
+    """Several versions ("default、名称@v2", or an iterable of them) by their Chinese names, each once; "" for none."""
+    if isinstance(versions, str):
+        versions = versions.split("、")
+    return "、".join(dict.fromkeys(policy_name(v) for v in versions or () if v))
 
 
 class IndicatorScore(NamedTuple):
@@ -134,6 +187,8 @@ class TableTotal(NamedTuple):
     execution_points: Decimal | None
     scale: Decimal
     missing: int
+    cap: Decimal | None = None  # the highest total the 执行率 allowed, when a cap applied
+    explanation: str = ""  # which cap applied and how ("" when none did)
 
 
 # --- constants ------------------------------------------------------------------------------------
@@ -220,19 +275,32 @@ def _numeric_actual(actual: object, rule: Rule, target) -> tuple[Decimal, str, t
     return value, str(value), _NO_FLAGS
 
 
-def _full(weight: Decimal) -> Decimal:
-    """Full marks, 2 places, never above the weight."""
-    return weight.quantize(_CENT, _DOWN)
-
-
-def _cap(points: Decimal, weight: Decimal) -> Decimal:
-    """Rounded points, 2 places, within [0, weight]."""
-    points = points.quantize(_CENT, _HALF_UP)
-    if points > weight:
+def _full(weight: Decimal, q: Decimal = _CENT) -> Decimal:
+    """Full marks, 2 places (whole points when q is 1), never above the weight."""
+    if q is _CENT:
         return weight.quantize(_CENT, _DOWN)
+    return weight.quantize(q, _DOWN).quantize(_CENT)
+
+
+def _cap(points: Decimal, weight: Decimal, q: Decimal = _CENT) -> Decimal:
+    """Points rounded to q (2 places, or whole points when q is 1), shown with 2 places, within [0, weight]."""
+    points = points.quantize(q, _HALF_UP)
+    if points > weight:
+        return _full(weight, q)
     if points <= 0:
         return _ZERO_POINTS
-    return points
+    return points if q is _CENT else points.quantize(_CENT)
+
+
+def _plain(value: Decimal) -> str:
+    """A number without trailing zeros: 2, 2.5, 80 (not 2.00, 8E+1)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _percent_of(fraction: Decimal) -> str:
+    """0.2 → "20%"."""
+    return f"{_plain(fraction * 100)}%"
 
 
 def _unit(target) -> str:
@@ -278,7 +346,15 @@ def default_rule_for(target) -> Rule:
 
 
 def score_indicator(*, rule, target, actual, weight, policy=DEFAULT_POLICY, grade=None, points=None) -> IndicatorScore:
-    """Score one indicator (domain.md §3). Raises ScoringError, in Chinese, on input it cannot score."""
+    """Score one indicator (domain.md §3) under the policy. Raises ScoringError, in Chinese, on input it cannot score."""
+    if policy.whole_points:
+        result = _score_indicator(rule, target, actual, weight, policy, grade, points, _ONE)
+        return _tuple_new(IndicatorScore, (result[0], result[1], result[2] + "（按整数计分）", result[3]))
+    return _score_indicator(rule, target, actual, weight, policy, grade, points, _CENT)
+
+
+def _score_indicator(rule, target, actual, weight, policy, grade, points, q) -> IndicatorScore:
+    """score_indicator with its points rounded to q: 0.01, or 1 for a whole-points policy."""
     try:
         r = _RULES[rule]
     except (KeyError, TypeError):
@@ -290,12 +366,12 @@ def score_indicator(*, rule, target, actual, weight, policy=DEFAULT_POLICY, grad
         kind = _kind_of(target)
 
     if kind is _DEADLINE or r is _DIRECT:
-        return _score_direct(kind, target, actual, weight, policy, r)
+        return _score_direct(kind, target, actual, weight, policy, r, q)
     if r is _GRADED:
-        return _score_graded(actual, weight, grade, points)
+        return _score_graded(actual, weight, grade, points, q)
     if kind is _QUAL:
         if grade is not None and points is not None:
-            return _score_graded(actual, weight, grade, points)
+            return _score_graded(actual, weight, grade, points, q)
         raise ScoringError(
             f"定性指标（“{target.raw}”）不能“{r.value}”：请选择评判等级并填写得分（按评判等级赋分）。"
         )
@@ -312,23 +388,24 @@ def score_indicator(*, rule, target, actual, weight, policy=DEFAULT_POLICY, grad
     t = target.value
     if t is None or t <= _ZERO or kind is _RANGE:
         try:
-            return _score_special(r, kind, target, a, shown, flags, weight, policy)
+            return _score_special(r, kind, target, a, shown, flags, weight, policy, q)
         except InvalidOperation:
             raise ScoringError("数值超出可计算的范围，请检查实际完成值与指标值。") from None
     try:
         if kind is _REV:
             if a <= t:
+                p = weight.quantize(_CENT, _DOWN) if q is _CENT else _full(weight, q)
                 return _tuple_new(IndicatorScore, (
-                    weight.quantize(_CENT, _DOWN),
+                    p,
                     (t / a).quantize(_BASIS, _HALF_UP) if a else _RATIO_ONE,
-                    f"实际 {shown!s}{_unit(target)}，目标 ≤{t!s}{_unit(target)}，达到目标：{weight.quantize(_CENT, _DOWN)!s}",
+                    f"实际 {shown!s}{_unit(target)}，目标 ≤{t!s}{_unit(target)}，达到目标：{p!s}",
                     flags,
                 ))
             ratio = (t / a).quantize(_BASIS, _HALF_UP)
             u = _unit(target)
             formula = policy.reverse_formula
             if formula == _RATIO_FORMULA:
-                p = _cap(weight * t / a, weight)
+                p = _cap(weight * t / a, weight, q)
                 text = f"实际 {shown!s}{u}，目标 ≤{t!s}{u}，超出目标按比例：{weight!s} × {t!s} / {a!s} = {p!s}"
             elif formula != _LINEAR_FORMULA:
                 raise ScoringError(f"评分政策的反向指标公式“{formula}”无法识别，应为 ratio 或 linear_to_double。")
@@ -336,7 +413,7 @@ def score_indicator(*, rule, target, actual, weight, policy=DEFAULT_POLICY, grad
                 p = _ZERO_POINTS
                 text = f"实际 {shown!s}{u}，目标 ≤{t!s}{u}，超出目标一倍及以上：0.00"
             else:
-                p = _cap(weight * (_ONE - (a - t) / t), weight)
+                p = _cap(weight * (_ONE - (a - t) / t), weight, q)
                 text = (f"实际 {shown!s}{u}，目标 ≤{t!s}{u}，超出目标按线性扣分："
                         f"{weight!s} × (1 − ({a!s} − {t!s}) / {t!s}) = {p!s}")
             return _tuple_new(IndicatorScore, (p, ratio, text, flags))
@@ -353,22 +430,31 @@ def score_indicator(*, rule, target, actual, weight, policy=DEFAULT_POLICY, grad
         u = _unit(target)
         symbol = "=" if kind is _EQ else "≥"
         if a >= t:
-            p = weight.quantize(_CENT, _DOWN)
+            p = weight.quantize(_CENT, _DOWN) if q is _CENT else _full(weight, q)
             if a > t:
                 if kind is _EQ:
                     flags += ("over_target",)
+                deduction = _ZERO
                 if a > t * (_ONE + policy.overachievement_flag):
                     flags += ("overachievement",)
+                    if r is _PROPORTIONAL:
+                        deduction = policy.overachievement_deduction
                 if kind is _EQ:
                     text = f"{label} {shown!s}{u}，目标 ={t!s}{u}，超过目标值（偏差需说明）：{p!s}"
                 else:
                     text = f"{label} {shown!s}{u}，目标 ≥{t!s}{u}，达到目标：{p!s}"
+                if deduction:
+                    p = _cap(p - deduction, weight, q)
+                    text += (f"；超出目标 {_percent_of(policy.overachievement_flag)} 以上，"
+                             f"按评分政策扣 {_plain(deduction)} 分：{p!s}")
             else:
                 text = f"{label} {shown!s}{u}，目标 {symbol}{t!s}{u}，达到目标：{p!s}"
             return _tuple_new(IndicatorScore, (p, ratio, text, flags))
-        p = (weight * a / t).quantize(_CENT, _HALF_UP)
+        p = (weight * a / t).quantize(q, _HALF_UP)
         if p > weight:
-            p = weight.quantize(_CENT, _DOWN)
+            p = _full(weight, q)
+        elif q is not _CENT:
+            p = p.quantize(_CENT)
         return _tuple_new(IndicatorScore, (
             p,
             ratio,
@@ -395,7 +481,7 @@ def _below_floor(kind, target, a, shown, flags, t, floor) -> IndicatorScore:
     )
 
 
-def _score_special(r, kind, target, a, shown, flags, weight, policy) -> IndicatorScore:
+def _score_special(r, kind, target, a, shown, flags, weight, policy, q) -> IndicatorScore:
     """Numeric rules for a range, a target of 0, or a target value that is missing or negative."""
     u = _unit(target)
     if kind is _RANGE:
@@ -412,26 +498,26 @@ def _score_special(r, kind, target, a, shown, flags, weight, policy) -> Indicato
                 return _below_floor(kind, target, a, shown, flags, low, floor)
         head = f"实际 {shown}{u}，目标 {low}–{high}{u}"
         if a < low:  # low > 0 here since a >= 0
-            p = _cap(weight * a / low, weight)
+            p = _cap(weight * a / low, weight, q)
             return IndicatorScore(p, (a / low).quantize(_BASIS, _HALF_UP),
                                   f"{head}，低于下限按比例：{weight} × {a} / {low} = {p}", flags)
         if a > high:  # a > 0 here
-            p = _cap(weight * high / a, weight)
+            p = _cap(weight * high / a, weight, q)
             return IndicatorScore(p, (high / a).quantize(_BASIS, _HALF_UP),
                                   f"{head}，高于上限按比例：{weight} × {high} / {a} = {p}", flags)
-        p = _full(weight)
+        p = _full(weight, q)
         return IndicatorScore(p, _RATIO_ONE, f"{head}，在区间内：{p}", flags)
 
     _target_value(target, r)  # raises for a missing or negative value: what is left is a target of 0
     # target 0, any comparator (e.g. =0% 事故发生率): a <= 0 → w, else 0
     head = f"实际 {shown}{u}，目标 {_SYMBOL.get(kind, '')}0{u}"
     if a <= 0:
-        p = _full(weight)
+        p = _full(weight, q)
         return IndicatorScore(p, _RATIO_ONE, f"{head}，目标为 0 且实际为 0：{p}", flags)
     return IndicatorScore(_ZERO_POINTS, _RATIO_ZERO, f"{head}，目标为 0 而实际大于 0，不得分：0.00", flags)
 
 
-def _score_direct(kind, target, actual, weight, policy, r) -> IndicatorScore:
+def _score_direct(kind, target, actual, weight, policy, r, q) -> IndicatorScore:
     """直接赋分: met → w, else 0. Deadlines always come here."""
     if actual is None:
         if kind is _DEADLINE:
@@ -478,13 +564,13 @@ def _score_direct(kind, target, actual, weight, policy, r) -> IndicatorScore:
                 flags += ("overachievement",)
             head = f"实际 {shown}{u}，目标 {_SYMBOL[kind]}{t}{u}"
     if met:
-        p = _full(weight)
+        p = _full(weight, q)
         return IndicatorScore(p, _RATIO_ONE, f"{head}，直接赋分：达成得满分 {p}", flags)
     return IndicatorScore(_ZERO_POINTS, _RATIO_ZERO, f"{head}，直接赋分：未达成，0.00", flags)
 
 
-def _score_graded(actual, weight, grade, points) -> IndicatorScore:
-    """按评判等级赋分: a grade and a score inside its band."""
+def _score_graded(actual, weight, grade, points, q=_CENT) -> IndicatorScore:
+    """按评判等级赋分: a grade and a score inside its band (once rounded to whole points, under such a policy)."""
     if actual.__class__ is float:
         raise ScoringError(f"实际完成值必须是精确数值（Decimal 或整数），不能是浮点数：{actual}。")
     if grade is None or grade == "":
@@ -498,10 +584,13 @@ def _score_graded(actual, weight, grade, points) -> IndicatorScore:
         raise ScoringError(f"按评判等级赋分需要填写得分（等级“{g.value}”）。")
     value = _checked_number(points, "评判得分")
     low, high, closed = band = grade_band(g, weight)
-    p = _cap(value, weight) if value > 0 else _ZERO_POINTS
+    p = _cap(value, weight, q) if value > 0 else _ZERO_POINTS
     # An open band is checked on the rounded points too: 7.995 in [6, 8) would be stored as 8.00.
-    if value < low or value > high or (not closed and (value == high or p >= high)):
+    if value < low or value > high or (not closed and value == high):
         raise ScoringError(f"得分 {points} 超出等级“{g.value}”的分值范围 {band.text()}。")
+    if p < low or p > high or (not closed and p >= high):
+        rounded = "按整数计分四舍五入为" if q is not _CENT else "按 2 位小数计为"
+        raise ScoringError(f"得分 {points} {rounded} {p}，超出等级“{g.value}”的分值范围 {band.text()}。")
     ratio = (p / weight).quantize(_BASIS, _HALF_UP) if weight else None
     return IndicatorScore(p, ratio, f"按评判等级赋分：{g.value}，得分 {p}（范围 {band.text()}）", _NO_FLAGS)
 
@@ -521,8 +610,9 @@ def grade_band(grade: Grade | str, weight: Decimal) -> GradeBand:
 
 # --- budget execution, table total, grade ---------------------------------------------------------
 
-def score_execution(*, budget, executed, weight=EXECUTION_WEIGHT) -> ExecutionScore:
-    """预算执行率 (domain.md §4): rate = executed / budget (4 places), points = weight × min(rate, 1).
+def score_execution(*, budget, executed, weight=EXECUTION_WEIGHT, whole_points=False) -> ExecutionScore:
+    """预算执行率 (domain.md §4): rate = executed / budget (4 places), points = weight × min(rate, 1), rounded
+    to 2 places or, with `whole_points`, to whole points (ROUND_HALF_UP, never above the weight).
 
     A budget of 0 (or none, or no executed figure) leaves the rate undefined: ExecutionScore(None, None).
     """
@@ -541,13 +631,18 @@ def score_execution(*, budget, executed, weight=EXECUTION_WEIGHT) -> ExecutionSc
         rate = (executed / budget).quantize(_BASIS, _HALF_UP)
     except InvalidOperation:
         raise ScoringError("执行率超出可计算的范围，请检查全年预算数与全年执行数。") from None
-    points = _cap(weight * rate, weight) if rate < 1 else _full(weight)
+    q = _ONE if whole_points else _CENT
+    points = _cap(weight * rate, weight, q) if rate < 1 else _full(weight, q)
     return ExecutionScore(rate, points)
 
 
-def score_table(*, items, execution, execution_weight=EXECUTION_WEIGHT) -> TableTotal:
-    """Table total (domain.md §5): execution + indicators, rescaled when some indicators are not applicable."""
-    execution_weight = _checked_weight(execution_weight)
+def score_table(*, items, execution, execution_weight=None, policy=DEFAULT_POLICY) -> TableTotal:
+    """Table total (domain.md §5): execution + indicators, rescaled when some indicators are not applicable,
+    then bounded by the strictest of the policy's `execution_caps` the 执行率 is below.
+
+    `execution_weight` defaults to the policy's; `execution` is an ExecutionScore (rate, points) or None.
+    """
+    execution_weight = _checked_weight(policy.execution_weight if execution_weight is None else execution_weight)
     full = applicable = execution_weight
     indicator_points = _ZERO
     missing = 0
@@ -574,13 +669,37 @@ def score_table(*, items, execution, execution_weight=EXECUTION_WEIGHT) -> Table
         total = full.quantize(_CENT, _DOWN)
     elif total <= 0:
         total = _ZERO_POINTS
+    cap, explanation = None, ""
+    rate = None if execution is None else execution[0]
+    if policy.execution_caps and rate is not None:
+        cap, explanation, total = _execution_cap(policy.execution_caps, _checked_number(rate, "执行率"), total)
     return TableTotal(
         total,
         indicator_points.quantize(_CENT, _HALF_UP),
         execution_points,
         scale.quantize(_BASIS, _HALF_UP),
         missing,
+        cap,
+        explanation,
     )
+
+
+def _execution_cap(caps, rate: Decimal, total: Decimal) -> tuple[Decimal | None, str, Decimal]:
+    """(the highest total allowed, the explanation, the total once capped) under the caps the rate is below."""
+    applying = []
+    for below, highest in caps:
+        below = _checked_number(below, "执行率封顶的执行率")
+        highest = _checked_number(highest, "执行率封顶的总分")
+        if rate * 100 < below:
+            applying.append((highest, below))
+    if not applying:
+        return None, "", total
+    highest, below = min(applying)  # the strictest cap wins (the lowest total; on a tie, the lowest rate)
+    cap = max(highest, _ZERO).quantize(_CENT, _HALF_UP)
+    shown_rate = _percent_of(rate.quantize(_BASIS, _HALF_UP))
+    if total > cap:
+        return cap, f"预算执行率 {shown_rate} 低于 {_plain(below)}%，总分最高 {_plain(highest)} 分：{total} → {cap}", cap
+    return cap, f"预算执行率 {shown_rate} 低于 {_plain(below)}%，总分最高 {_plain(highest)} 分（{total} 未超过）", total
 
 
 def grade_for(total, policy=DEFAULT_POLICY) -> str:

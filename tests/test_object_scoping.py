@@ -10,9 +10,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import get_resolver
 
 from budgets.services import membership_grant
+from kpi.api.services import token_create
 from kpi.reports.services import actual_record, evidence_add
 from kpi.rescoring.tasks import rescore_table
-from tests.factories import ImportJobFactory, ProjectFactory, UnitFactory, UserFactory, table_with_indicators
+from tests.factories import (
+    ImportJobFactory,
+    ProjectFactory,
+    ScoringPolicyFactory,
+    UnitFactory,
+    UserFactory,
+    table_with_indicators,
+)
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -42,6 +50,9 @@ def world():
     from kpi.selfeval import services as selfeval
 
     bundle = selfeval.selfeval_bundle_start(unit=unit, year=2026)
+    token, _ = token_create(user=admin_a, name="A 的令牌", access="write")
+    # A 评分政策 scoring unit A's tables: not another tree's reviewer's to open, copy or change.
+    policy = ScoringPolicyFactory(name="A 的政策", year=2026)
     unit_b = UnitFactory()
     outsiders = {}
     for role in ("admin", "lead", "reviewer"):
@@ -66,12 +77,25 @@ def world():
         "importers:export": [table.pk],
         "monitoring:unit": [unit.pk, 2026],
         "monitoring:unit-xlsx": [unit.pk, 2026],
+        "monitoring:unit-export": [unit.pk, 2026],
         "selfeval:download": [table.pk],
         "selfeval:unit": [unit.pk, 2026],
         "selfeval:bundle": [unit.pk, 2026],
         "selfeval:progress": [bundle.pk],
         "selfeval:file": [bundle.pk],
         "scorecards:unit": [unit.pk, 2026],
+        # the JSON API: the same objects through /api/v1/ (a method a URL does not have is a 404 too)
+        "api:table": [table.pk],
+        "api:table-reports": [table.pk],
+        "api:report-submit": [actual.report_id],
+        "api:report-withdraw": [actual.report_id],
+        "api:report-approve": [actual.report_id],
+        "api:report-return": [actual.report_id],
+        "api:project-execution": [project.pk],
+        "api:unit-selfeval": [unit.pk, 2026],
+        "api:token-revoke": [token.pk],
+        "policies:edit": [policy.pk],
+        "policies:copy": [policy.pk],
     }
     return {"args": args, "outsiders": outsiders}
 

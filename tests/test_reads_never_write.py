@@ -31,6 +31,7 @@ from tests.factories import (
     ImportJobFactory,
     ProjectFactory,
     ReportFactory,
+    ScoringPolicyFactory,
     SelfEvalReportFactory,
     UnitBudgetFactory,
     UnitFactory,
@@ -76,6 +77,7 @@ class World:
     jobs: list  # previewed, confirmed, still being read
     bundles: list  # built, queued
     kept: list  # the fresh table's kept xlsx and pdf
+    policy: object = None  # a 评分政策 of a year without tables (so the tables' staleness stays as set above)
 
 
 def report_and_approve(table, indicators, values, *, lead, admin):
@@ -143,8 +145,10 @@ def world() -> World:
         table.refresh_from_db()
     assert stale_table.is_stale and not fresh_table.is_stale and not unit_table.is_stale
     assert bundle.status == bundle.Status.DONE and bundle.file and queued.status == queued.Status.PENDING
+    policy = ScoringPolicyFactory(name="示范政策", region="示范市", year=2025, execution_caps=[[80, 89]])
     return World(unit, other_unit, people, stale_project, fresh_project, bare_project, stale_table, fresh_table,
-                 unit_table, submitted, evidence, [job, confirmed, reading], [bundle, queued], kept)
+                 unit_table, submitted, evidence, [job, confirmed, reading], [bundle, queued], kept,
+                 policy)
 
 
 def urls(name, *objects, queries=("",)):
@@ -180,7 +184,11 @@ def get_cases(w: World) -> dict[str, list[str]]:
         "history:project": urls("history:project", *projects),
         "monitoring:unit": urls("monitoring:unit", (unit, YEAR), queries=(
             "", "?cut=2026-07-31", "?cut=2026-09-30", "?cut=2025-07-31", "?cut=x",
+            "?page=2", "?page=x", "?light=red", "?light=x", "?export=no-such-token",
         )) + urls("monitoring:unit", (unit, 2025)),
+        "monitoring:unit-export": urls("monitoring:unit-export", (unit, YEAR)),  # POST only: a GET is 405
+        "monitoring:export-progress": urls("monitoring:export-progress", "no-such-token"),
+        "monitoring:export-file": urls("monitoring:export-file", "no-such-token"),
         "monitoring:unit-xlsx": urls("monitoring:unit-xlsx", (unit, YEAR), queries=(
             "", "?cut=2026-07-31", "?cut=2026-09-30", "?cut=x",
         )),
@@ -217,6 +225,29 @@ def get_cases(w: World) -> dict[str, list[str]]:
         "healthz": urls("healthz"),
         "login": urls("login", queries=("", "?next=/scorecards/")),
         "logout": urls("logout"),
+        # The JSON API, read with the session here (tests/kpi/api/test_auth.py reads it with a token: no "last
+        # used" time is written either). Its POST-only endpoints answer a GET 405 (401 to nobody).
+        "api:units": urls("api:units"),
+        "api:tables": urls("api:tables", queries=(
+            "", "?year=2026", f"?year=2026&unit={unit}", f"?unit={w.other_unit.pk}", "?year=x", "?page_size=1&page=2",
+        )),
+        "api:table": urls("api:table", *tables),
+        "api:table-reports": urls("api:table-reports", *tables),
+        "api:report-submit": urls("api:report-submit", w.submitted.pk),
+        "api:report-withdraw": urls("api:report-withdraw", w.submitted.pk),
+        "api:report-approve": urls("api:report-approve", w.submitted.pk),
+        "api:report-return": urls("api:report-return", w.submitted.pk),
+        "api:project-execution": urls("api:project-execution", *projects),
+        "api:unit-selfeval": urls("api:unit-selfeval", (unit, YEAR), (unit, 2025), (w.other_unit.pk, YEAR)),
+        "api:schema": urls("api:schema", queries=("", "?format=json")),
+        "api:docs": urls("api:docs"),
+        "api:tokens": urls("api:tokens"),
+        "api:token-revoke": urls("api:token-revoke", 1),  # POST only: a GET is 405 whatever the token
+        # 评分政策: finance-side users (the reviewer, the superuser); 403 to the others
+        "policies:list": urls("policies:list"),
+        "policies:create": urls("policies:create"),
+        "policies:edit": urls("policies:edit", w.policy.pk),
+        "policies:copy": urls("policies:copy", w.policy.pk),
     }
 
 
@@ -277,14 +308,22 @@ def test_no_get_writes_a_row_whoever_asks(world):
         writes += [(role, *write) for write in role_writes]
     assert writes == [], "GETs wrote:\n" + "\n".join(f"{r} {u} [{s}]: {sql}" for r, u, s, sql in writes)
 
-    assert {code for codes in statuses.values() for code in codes.values()} <= {200, 302, 400, 403, 404, 405, 409}
-    assert set(statuses["anonymous"].values()) <= {200, 302, 405}  # the login page, else sent to log in
+    assert {code for codes in statuses.values() for code in codes.values()} <= {200, 302, 400, 401, 403, 404, 405, 409}
+    api = {url for url in statuses["anonymous"] if url.startswith("/api/v1/")}
+    anonymous = {url: code for url, code in statuses["anonymous"].items() if url not in api}
+    assert set(anonymous.values()) <= {200, 302, 405}  # the login page, else sent to log in
+    # The JSON API asks nobody for credentials (401, WWW-Authenticate: Bearer); its docs and token pages send to log in.
+    assert {statuses["anonymous"][url] for url in api} <= {302, 401}
     # The superuser may see every object: the cases really reach the pages.
     assert {url for url, code in statuses["superuser"].items() if code == 404} == {
         # a project without a goal table has no report page; a queued bundle has no file yet; an unknown kind
         *urls("reports:project", world.bare_project.pk, queries=("", "?as_of=2026-07-31")),
         reverse("selfeval:file", args=[world.bundles[1].pk]),
         reverse("importers:actuals-template") + "?kind=x",
+        # an export token nobody started (or expired): no progress, no file
+        *urls("monitoring:export-progress", "no-such-token"), *urls("monitoring:export-file", "no-such-token"),
+        # no goal table in those years: no self-evaluation
+        *urls("api:unit-selfeval", (world.unit.pk, 2025), (world.other_unit.pk, YEAR)),
     }
     # The stale table's pages said "评分更新中" (its 自评表 waits for the rescore); the fresh table's did not.
     stale, fresh = world.stale_project.pk, world.fresh_project.pk

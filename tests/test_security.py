@@ -60,6 +60,8 @@ def _route(entry) -> str:
 def _refused(response) -> bool:
     if response.status_code == 302:
         return response["Location"].startswith(reverse("login"))
+    if response.status_code == 401:  # the JSON API (/api/v1/) asks for its credentials instead of a login page
+        return response.has_header("WWW-Authenticate")
     return response.status_code in (403, 405)
 
 

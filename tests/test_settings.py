@@ -38,8 +38,9 @@ def test_urls_switch_to_postgresql_and_redis(tmp_path):
     assert settings["engine"] == "django.db.backends.postgresql"
     assert settings["name"] == "jixiao"
     assert settings["broker"] == "redis://cache.internal:6379/0"
-    # no filesystem folders; a visibility timeout beyond the longest task (a killed worker's message comes back)
-    assert settings["options"] == {"visibility_timeout": 35 * 60}
+    # no filesystem folders; a visibility timeout beyond the longest task (a killed worker's message comes back);
+    # the queues read in the order the worker names them (interactive first)
+    assert settings["options"] == {"visibility_timeout": 35 * 60, "queue_order_strategy": "priority"}
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 env = environ.Env()
@@ -30,6 +31,12 @@ INSTALLED_APPS = [
     "axes",
     "budgets",
     "kpi",
+    # Before rest_framework: its catalog (kpi/api/locale) keeps Django's wording of the messages DRF translates
+    # too ("这个字段是必填项。"), on the pages and in the API alike (an app listed first wins).
+    "kpi.api",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's own files, served from the package (no CDN: works offline)
 ]
 
 MIDDLEWARE = [
@@ -116,6 +123,46 @@ MEDIA_URL = "media/"
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 
+# --- the JSON API (/api/v1/, kpi.api) ----------------------------------------------------------------
+# Personal access tokens (Authorization: Bearer …) first, so that a request without credentials is told
+# 401 with WWW-Authenticate: Bearer; the browser's session too. Throttled per token (per user on a session):
+# reads and writes counted apart, rates from the environment ("600/minute", "5000/hour", …).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "kpi.api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["kpi.api.auth.TokenAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["kpi.api.auth.ReadThrottle", "kpi.api.auth.WriteThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_read": env("JIXIAO_API_READ_RATE", default="600/minute"),
+        "api_write": env("JIXIAO_API_WRITE_RATE", default="120/minute"),
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "kpi.api.errors.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Jixiao 绩效目标管理 API",
+    "DESCRIPTION": (
+        "与页面相同的规则与权限：单位、绩效目标表、填报（实际完成值）、提交与审核、预算执行、绩效自评。"
+        "认证：`Authorization: Bearer <个人访问令牌>`（在“个人访问令牌”页面创建），或浏览器的登录会话。"
+        "金额、分值等小数均以字符串表示，日期为 ISO 8601；错误为 `{\"detail\": 说明, \"errors\": {字段: [说明]}}`。"
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No call to validator.swagger.io for its badge: nothing leaves the site.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+}
+
 # --- Celery -----------------------------------------------------------------
 # Embedded default: kombu's filesystem transport (no server). CELERY_BROKER_URL=redis://… scales out.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -131,6 +178,9 @@ def filesystem_broker_options(folder: Path) -> dict:
         "processed_folder": str(folder / "processed"),
         "store_processed": False,
         "control_folder": str(folder / "control"),
+        # How often an idle worker looks for a message (kombu's default is 1 s): a saved value is scored
+        # within a fraction of a second, for a directory listing five times a second.
+        "polling_interval": 0.2,
     }
 
 
@@ -173,8 +223,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged message (its whole worker killed) is delivered again after this: longer than the
     # longest task may run, so that a running task is never started twice.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 5 * 60}
+    # Queues are read in the order a worker lists them (-Q interactive,celery): interactive first, always.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 5 * 60,
+                                       "queue_order_strategy": "priority"}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Interactive first: the rescore after a save or an approval has its own queue, which the bulk batches of a
+# year's rescore (and imports, bundles) on the default queue never stand in front of. A worker started
+# without -Q reads both; ./dev, compose.yaml and deploy/ name them explicitly (CELERY_WORKER_QUEUES).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("interactive"), Queue("celery"))
+CELERY_TASK_ROUTES = {"kpi.tasks.rescore_table": {"queue": "interactive"}}
+CELERY_WORKER_QUEUES = "interactive,celery"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -2,11 +2,14 @@
 templates to fill in for it.
 
 Every row of actuals is read and checked exactly as the report page reads and checks what a person types
-(`kpi.entries.read_quantity` and `check_entry`, the functions of `kpi.reports.forms.IndicatorEntryForm`), then
-recorded through `actual_record`; execution rows go through `execution_report` / `budget_adjust`, with
-their split by source when the file gives it. The import is all or nothing: every row is checked (and
-tried, inside one transaction) first, and one bad row refuses the whole file with every error listed by
-its row number and column; nothing is written then.
+(`kpi.entries.read_quantity` and `check_entry`, the functions of `kpi.reports.forms.IndicatorEntryForm`, under
+the scoring policy of each row's table), then checked and recorded as `actual_record` records one (the report
+opened as `report_open` opens it), in bulk: the file's indicators, reports and standing actuals are read in a
+few queries and the rows written with bulk inserts, history rows included; execution rows go through
+`execution_report` / `budget_adjust`, with their split by source when the file gives it, and need the optional
+执行率偏差原因 column where the table's policy asks a reason for a low 执行率 (`kpi.entries.check_execution`). The
+import is all or nothing: every row is checked (and tried, inside one transaction) first, and one bad row
+refuses the whole file with every error listed by its row number and column; nothing is written then.
 
 A row whose value columns are all blank says nothing and is skipped (a filled template lists every
 indicator; the ones not reported this time stay blank). An optional column left blank keeps what is
@@ -20,24 +23,34 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import operator
 import re
 import unicodedata
 import zipfile
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from budgets.models import PROJECT_SOURCES, BudgetExecution, Project, Unit
 from budgets.services import ensure_year_open
 from kpi import scoring
-from kpi.entries import EntryError, check_entry, read_quantity
+from kpi.entries import EntryError, check_entry, check_execution, read_quantity
 from kpi.formatting import plain_decimal
 from kpi.models import Actual, GoalTable, Indicator, Report
-from kpi.reports.services import actual_record, budget_adjust, execution_report, report_approve, report_submit
+from kpi.policies.services import EXECUTION_REASON_MAX, execution_reason_keep
+from kpi.reports.services import budget_adjust, engine_actual, execution_report
+from kpi.rescoring.bulk import RowWriter
+from kpi.rescoring.selectors import governing_row, policies_by_table, policy_rows
+from kpi.rescoring.services import goal_tables_rescore_soon
 from kpi.spreadsheets import (
     BOLD,
     LABEL_FILL,
@@ -89,6 +102,8 @@ EXECUTION_REQUIRED = ("项目名称", "截至日期", "执行数")
 EXECUTION_VALUES = EXECUTION_COLUMNS[2:]
 EXECUTION_REFERENCE_COLUMNS = ("年初预算数", "当前全年预算数")
 EXECUTION_TEMPLATE_COLUMNS = ("项目名称", *EXECUTION_REFERENCE_COLUMNS, *EXECUTION_COLUMNS[1:])
+# Optional: the reason a 执行率 below the policy's rate needs (kept with the execution figure's history).
+EXECUTION_REASON_COLUMN = "执行率偏差原因"
 
 # What the 项目名称 column says for the unit's own 部门整体绩效目标表 (unless a project has that name).
 UNIT_TABLE_NAME = "部门整体"
@@ -156,7 +171,8 @@ def actuals_import(
         ensure_year_open(unit_id=unit.pk, year=year)
     except ValidationError as error:
         raise ActualsImportError(error.messages) from None
-    columns, required = (EXECUTION_COLUMNS, EXECUTION_REQUIRED) if execution else (ACTUALS_COLUMNS, ACTUALS_REQUIRED)
+    columns, required = ((*EXECUTION_COLUMNS, EXECUTION_REASON_COLUMN), EXECUTION_REQUIRED) if execution else (
+        ACTUALS_COLUMNS, ACTUALS_REQUIRED)
     rows = _read_sheet(rows_source, filename=filename, columns=columns, required=required)
     if not rows:
         raise ActualsImportError(["文件中没有数据行（只有表头或为空）。"])
@@ -231,38 +247,39 @@ def _import_actuals(rows, *, projects, year, approve, user) -> ActualsImportResu
         # Serialise with the report page, which locks the table while it saves.
         list(GoalTable.objects.select_for_update().filter(pk__in=table_ids).order_by("pk").values_list("pk", flat=True))
         standing = _standing_actuals(parsed)
+        policies = policies_by_table(projects.tables().values()) if parsed else {}
         touched: set[int] = set()
+        changed: list[tuple[_ActualRow, Actual | None, dict]] = []
         for row in parsed:
             previous = standing.get((row.indicator.pk, row.as_of))
             values = row.values(previous)
-            if not _entry_checked(row, values, errors=errors):
+            if not _entry_checked(row, values, errors=errors, policy=policies[row.indicator.table_id]):
                 continue
             if previous is not None and all(getattr(previous, name) == values[name] for name in COMPARED_FIELDS):
                 result.unchanged += 1
                 if previous.report.status in Report.OPEN:
                     touched.add(previous.report_id)
                 continue
-            try:
-                actual = actual_record(indicator=row.indicator, as_of=row.as_of, replaces=previous, user=user, **values)
-            except ValidationError as error:
-                errors.add(row.number, _messages(error))
-                continue
-            result.recorded += 1
-            touched.add(actual.report_id)
+            changed.append((row, previous, values))
+        actuals = _actuals_checked(changed, projects=projects, errors=errors, user=user)
         errors.raise_if_any()
+        _actuals_write(actuals, user=user)
+        result.recorded = len(actuals)
+        touched.update(actual.report_id for actual in actuals)
         if approve:
-            result.reports_approved = _approve(touched, user=user)
+            result.reports_approved = _approve(touched, unit=projects.unit, year=year, user=user)
     return result
 
 
-def _entry_checked(row: _ActualRow, values: dict, *, errors: _Errors) -> bool:
-    """The report page's rules (kpi.entries.check_entry, as IndicatorEntryForm calls it); False when refused."""
+def _entry_checked(row: _ActualRow, values: dict, *, errors: _Errors, policy: scoring.Policy) -> bool:
+    """The report page's rules (kpi.entries.check_entry, as IndicatorEntryForm calls it, under the table's
+    policy); False when refused."""
     indicator = row.indicator
     check = check_entry(
         kind=indicator.target_kind, rule=indicator.rule, target=indicator.target,
         target_value=indicator.target_value, weight=indicator.weight, unit=indicator.unit,
         cumulative=indicator.accumulation == Indicator.Accumulation.CUMULATIVE, month=row.as_of.month,
-        **values,
+        policy=policy, **values,
     )
     for name, message in check.errors.items():
         errors.add(row.number, message, column=FIELD_COLUMNS.get(name, ""))
@@ -378,15 +395,268 @@ def _standing_actuals(rows: list[_ActualRow]) -> dict[tuple[int, dt.date], Actua
     return standing
 
 
-def _approve(report_ids: set[int], *, user) -> int:
-    """Submit and approve the open reports among these; approved ones stay as they are."""
-    approved = 0
-    for report in Report.objects.filter(pk__in=report_ids, status__in=Report.OPEN).order_by("table_id", "as_of"):
-        if report.status == Report.Status.DRAFT:
-            report = report_submit(report=report, user=user)
-        report_approve(report=report, user=user)
-        approved += 1
-    return approved
+# --- writing actuals in bulk -------------------------------------------------------------------------
+# actual_record, report_open, report_submit and report_approve, row by row, cost about 17 statements an
+# actual; the import runs their checks on rows read a few queries at a time and writes with bulk inserts and
+# updates (simple_history's bulk helpers keep the history rows the services' save() would write).
+
+WRITE_BATCH = 1000  # rows per INSERT or UPDATE: 10,000 actuals go in ten INSERTs (under both databases' limits)
+# Related rows actual_record's full_clean would look up one by one: just read here, or written with the actual.
+_ACTUAL_RELATED = ("indicator", "report", "replaces", "recorded_by")
+_REPORT_RELATED = ("table", "replaces", "created_by")
+
+
+@dataclass
+class _DatedReports:
+    """The reports of the tables and dates the changed rows speak of, by (table id, date)."""
+
+    open: dict[tuple[int, dt.date], Report]  # the draft or submitted one (at most one: a constraint)
+    approved: dict[tuple[int, dt.date], Report]  # the latest approved one: what a new draft corrects
+    new: dict[tuple[int, dt.date], Report] = field(default_factory=dict)  # drafts this import opens
+
+    @classmethod
+    def read(cls, keys: set[tuple[int, dt.date]]) -> _DatedReports:
+        found = cls(open={}, approved={})
+        for report in Report.objects.filter(
+            table_id__in={table_id for table_id, _ in keys}, as_of__in={as_of for _, as_of in keys},
+            status__in=(*Report.OPEN, Report.Status.APPROVED),
+        ).order_by("id"):
+            key = (report.table_id, report.as_of)
+            (found.open if report.status in Report.OPEN else found.approved)[key] = report
+        return found
+
+
+def _actuals_checked(changed: list[tuple[_ActualRow, Actual | None, dict]], *, projects: _Projects,
+                     errors: _Errors, user) -> list[Actual]:
+    """actual_record's checks, in its order, for every changed row: the indicator applies, the report it goes
+    in is open to changes (as report_open opens it), the model's validation, the engine's. Returns the
+    actuals to write, unsaved (and the reports they open, unsaved, on them); refusals go to `errors`."""
+    if not changed:
+        return []
+    try:
+        ensure_year_open(unit_id=projects.unit.pk, year=projects.year)  # inside the transaction, as report_open
+    except ValidationError as error:
+        raise ActualsImportError(error.messages) from None
+    tables = {table.pk: table for table in projects.tables().values()}
+    reports = _DatedReports.read({(row.indicator.table_id, row.as_of) for row, _, _ in changed})
+    actuals = []
+    for row, previous, values in changed:
+        indicator = row.indicator
+        try:
+            if indicator.not_applicable:
+                raise ValidationError("该指标已标记为不适用，不能填报实际完成值。")
+            report = _report_opened(tables[indicator.table_id], row.as_of, reports=reports, user=user)
+            actual = Actual(indicator=indicator, report=report, as_of=row.as_of, replaces=previous, recorded_by=user,
+                            **values)
+            _actual_cleaned(actual)
+            try:
+                scoring.score_indicator(rule=indicator.rule, target=indicator.target,
+                                        actual=engine_actual(value=actual.value, met=actual.met),
+                                        weight=indicator.weight, grade=actual.grade or None, points=actual.points)
+            except scoring.ScoringError as error:
+                raise ValidationError(str(error)) from error
+        except ValidationError as error:
+            errors.add(row.number, _messages(error))
+            continue
+        actual._history_user = user
+        actuals.append(actual)
+    return actuals
+
+
+def _report_opened(table: GoalTable, as_of: dt.date, *, reports: _DatedReports, user) -> Report:
+    """report_open on reports already read: the open draft of the table and date, else a new draft (unsaved)
+    correcting the latest approved one; a submitted report takes no changes. The year's 关账 is checked once."""
+    if as_of.year != table.year:
+        raise ValidationError({"as_of": f"截至日期 {as_of:%Y-%m-%d} 不在 {table.year} 年度内。"})
+    if table.status == GoalTable.Status.CLOSED:
+        raise ValidationError("该绩效目标表已关闭，不能再填报。")
+    key = (table.pk, as_of)
+    report = reports.open.get(key) or reports.new.get(key)
+    if report is not None:
+        if report.status == Report.Status.SUBMITTED:
+            raise ValidationError(f"截至 {as_of:%Y-%m-%d} 的填报已提交，正在等待审核，暂不能修改。")
+        return report
+    report = Report(table=table, as_of=as_of, replaces=reports.approved.get(key), created_by=user)
+    # Its constraints hold by construction: no open report of the table and date was found under the table's
+    # lock (the database's unique constraint stands behind that), and a draft needs no return reason.
+    report.full_clean(exclude=_REPORT_RELATED, validate_constraints=False)
+    report._history_user = user
+    reports.new[key] = report
+    return report
+
+
+def _actual_cleaned(actual: Actual) -> None:
+    """Actual.full_clean without a query per row: the related rows are known to exist, and each check
+    constraint is evaluated in Python (one this cannot evaluate is asked of the database, as full_clean does)."""
+    problems: dict = {}
+    try:
+        actual.full_clean(exclude=_ACTUAL_RELATED, validate_constraints=False)
+    except ValidationError as error:
+        problems = error.update_error_dict(problems)
+    for constraint in Actual._meta.constraints:
+        try:
+            holds = _condition(constraint.condition, actual) is not False
+        except (_Unsupported, AttributeError):  # AttributeError: not a check constraint
+            try:
+                constraint.validate(Actual, actual, exclude=set(_ACTUAL_RELATED))
+            except ValidationError as error:
+                problems = error.update_error_dict(problems)
+            continue
+        if not holds:
+            problems.setdefault(NON_FIELD_ERRORS, []).append(
+                ValidationError(constraint.get_violation_error_message(), code=constraint.violation_error_code))
+    if problems:
+        raise ValidationError(problems)
+
+
+class _Unsupported(Exception):
+    pass
+
+
+_COMPARISONS = {"exact": operator.eq, "gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+
+
+def _condition(q: Q, obj) -> bool | None:
+    """A check constraint's condition on an unsaved row, with SQL's three values (None: unknown, which a CHECK
+    lets pass). Plain field lookups only; anything else raises _Unsupported."""
+    results = []
+    for child in q.children:
+        if isinstance(child, Q):
+            results.append(_condition(child, obj))
+            continue
+        lookup, expected = child
+        name, _, op = lookup.partition("__")
+        if "__" in op or hasattr(expected, "resolve_expression"):
+            raise _Unsupported(lookup)
+        value = getattr(obj, obj._meta.get_field(name).attname)
+        if op == "isnull":
+            results.append((value is None) == bool(expected))
+        elif op in ("", "exact") and expected is None:
+            results.append(value is None)
+        elif (op or "exact") in _COMPARISONS:
+            results.append(None if value is None else _COMPARISONS[op or "exact"](value, expected))
+        else:
+            raise _Unsupported(lookup)
+    if q.connector == Q.AND:
+        out = False if False in results else None if None in results else True
+    elif q.connector == Q.OR:
+        out = True if True in results else None if None in results else False
+    else:
+        raise _Unsupported(q.connector)
+    return out if out is None or not q.negated else not out
+
+
+def _actuals_write(actuals: list[Actual], *, user) -> None:
+    """Write the checked actuals and the drafts they open, each with its history row, and mark their tables for
+    one rescore each after commit."""
+    if not actuals:
+        return
+    new_reports = list({id(a.report): a.report for a in actuals if a.report.pk is None}.values())
+    with _bulk_writes():
+        bulk_create_with_history(new_reports, Report, batch_size=WRITE_BATCH, default_user=user)
+        Actual.objects.bulk_create(actuals, batch_size=WRITE_BATCH)
+    _history_insert(Actual, actuals, user=user)
+    goal_tables_rescore_soon(table_ids=list(dict.fromkeys(a.indicator.table_id for a in actuals)))
+
+
+# Values the database driver takes as Python gives them; the others go through their field's get_db_prep_save.
+_DRIVER_TYPES = {"AutoField", "BigAutoField", "BigIntegerField", "IntegerField", "PositiveIntegerField",
+                 "PositiveSmallIntegerField", "SmallIntegerField", "BooleanField", "CharField", "TextField",
+                 "ForeignKey"}
+
+
+def _history_insert(model, objs: list, *, user) -> None:
+    """The "+" history rows simple_history's save() would write for these new rows (history user, no change
+    reason), as plain rows: bulk_history_create builds and compiles a historical instance a row, most of the
+    time of a large import."""
+    if not objs or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return
+    historical = model.history.model
+    tracked = {f.attname for f in historical.tracked_fields}
+    extra = {"history_date": timezone.now(), "history_change_reason": None, "history_type": "+",
+             "history_user_id": user.pk if user is not None else None}
+    fields = [f for f in historical._meta.concrete_fields if f.attname in tracked or f.attname in extra]
+    unknown = {f.attname for f in historical._meta.concrete_fields} - {f.attname for f in fields} - {"history_id"}
+    if unknown:  # a field this does not know how to fill (a custom historical field): the library's way
+        model.history.bulk_history_create(objs, default_user=user, batch_size=WRITE_BATCH)
+        return
+    connection = transaction.get_connection()
+    prepared = [None if f.get_internal_type() in _DRIVER_TYPES else f.get_db_prep_save for f in fields]
+    constant = {f.attname: (p(extra[f.attname], connection) if p else extra[f.attname])
+                for f, p in zip(fields, prepared, strict=True) if f.attname in extra}
+    getters = [(f.attname, None if f.attname in extra else p) for f, p in zip(fields, prepared, strict=True)]
+
+    def rows():
+        for obj in objs:
+            row = []
+            for attname, prep in getters:
+                if attname in constant:
+                    row.append(constant[attname])
+                    continue
+                value = getattr(obj, attname)
+                row.append(prep(value, connection) if prep is not None and value is not None else value)
+            yield tuple(row)
+
+    RowWriter(historical, [f.name for f in fields]).insert(rows(), batch_size=WRITE_BATCH)
+
+
+@contextmanager
+def _bulk_writes():
+    """Django 5.2 holds SQLite to the 999 variables a statement of SQLite before 3.32 (an INSERT of 58 actuals);
+    the linked library's own limit (32,766 since 3.32, read as Django 6.0 reads it) lets WRITE_BATCH rows go in
+    one statement."""
+    connection = transaction.get_connection()
+    if connection.vendor != "sqlite":
+        yield
+        return
+    import sqlite3
+
+    connection.ensure_connection()
+    features = connection.features
+    before = features.__dict__.get("max_query_params")
+    features.max_query_params = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    try:
+        yield
+    finally:
+        if before is None:
+            del features.max_query_params  # back to the class's 999
+        else:
+            features.max_query_params = before
+
+
+def _approve(report_ids: set[int], *, unit: Unit, year: int, user) -> int:
+    """Submit and approve the open reports among these, as report_submit and report_approve would one by one
+    (locked, in a year not closed, a draft only with actuals, each step a row of the report's history), in a
+    few statements; approved ones stay as they are."""
+    reports = list(Report.objects.select_for_update(of=("self",)).filter(pk__in=report_ids, status__in=Report.OPEN)
+                   .order_by("table_id", "as_of"))
+    if not reports:
+        return 0
+    try:
+        ensure_year_open(unit_id=unit.pk, year=year)
+    except ValidationError as error:
+        raise ActualsImportError(error.messages) from None
+    drafts = [r for r in reports if r.status == Report.Status.DRAFT]
+    if drafts:
+        filled = set(Actual.objects.filter(report__in=drafts).values_list("report_id", flat=True).distinct())
+        empty = [r for r in drafts if r.pk not in filled]
+        if empty:
+            raise ActualsImportError([f"截至 {r.as_of:%Y-%m-%d} 的填报中没有任何实际完成值，不能提交。" for r in empty])
+    with _bulk_writes():
+        submitted_at = timezone.now()
+        for report in drafts:
+            report.status, report.submitted_by, report.submitted_at = Report.Status.SUBMITTED, user, submitted_at
+            report._history_user = user
+        bulk_update_with_history(drafts, Report, ["status", "submitted_by", "submitted_at"], batch_size=WRITE_BATCH,
+                                 default_user=user, default_date=submitted_at)
+        reviewed_at = timezone.now()
+        for report in reports:
+            report.status, report.reviewed_by, report.reviewed_at = Report.Status.APPROVED, user, reviewed_at
+            report._history_user = user
+        bulk_update_with_history(reports, Report, ["status", "reviewed_by", "reviewed_at"], batch_size=WRITE_BATCH,
+                                 default_user=user, default_date=reviewed_at)
+    goal_tables_rescore_soon(table_ids=list(dict.fromkeys(r.table_id for r in reports)))
+    return len(reports)
 
 
 # --- budget execution ------------------------------------------------------------------------------
@@ -400,6 +670,7 @@ class _ExecutionRow:
     budget: Decimal | None
     executed_by_source: dict[str, Decimal | None] | None  # None: the row gives no split
     budget_by_source: dict[str, Decimal | None] | None
+    reason: str = ""  # 执行率偏差原因
 
 
 def _import_execution(rows, *, projects, year, filename, user) -> ActualsImportResult:
@@ -426,6 +697,10 @@ def _import_execution(rows, *, projects, year, filename, user) -> ActualsImportR
         budget_by_source = _by_source(cells, SOURCE_BUDGET, number=number, errors=errors)
         if budget is None and budget_by_source is not None:
             budget = sum((v or Decimal(0) for v in budget_by_source.values()), Decimal(0))
+        reason = _text(cells.get(EXECUTION_REASON_COLUMN))
+        if len(reason) > EXECUTION_REASON_MAX:
+            errors.add(number, f"{EXECUTION_REASON_COLUMN}过长（{len(reason)} 字），最多 {EXECUTION_REASON_MAX} 字。",
+                       column=EXECUTION_REASON_COLUMN)
         if len(errors) > row_errors:
             continue
         key = (project.pk, as_of)
@@ -435,7 +710,8 @@ def _import_execution(rows, *, projects, year, filename, user) -> ActualsImportR
             continue
         seen[key] = number
         parsed.append(_ExecutionRow(number=number, project=project, as_of=as_of, executed=executed, budget=budget,
-                                    executed_by_source=executed_by_source, budget_by_source=budget_by_source))
+                                    executed_by_source=executed_by_source, budget_by_source=budget_by_source,
+                                    reason=reason))
 
     with transaction.atomic():
         # A project's 全年预算数 is one figure: the latest-dated row that gives one says what it is now.
@@ -458,6 +734,7 @@ def _import_execution(rows, *, projects, year, filename, user) -> ActualsImportR
                 continue
             result.budgets_adjusted += 1
         standing = _standing_executions(parsed)
+        policy_of = _execution_policies(projects, year) if parsed else {}
         for row in parsed:
             previous = standing.get((row.project.pk, row.as_of))
             if previous is not None and previous.executed == row.executed and (
@@ -466,15 +743,38 @@ def _import_execution(rows, *, projects, year, filename, user) -> ActualsImportR
             ):
                 result.unchanged += 1
                 continue
+            check = check_execution(budget=row.project.full_year_budget, executed=row.executed,
+                                    deviation_reason=row.reason, policy=policy_of(row.project))
+            if not check.ok:
+                errors.add(row.number, check.errors["deviation_reason"], column=EXECUTION_REASON_COLUMN)
+                continue
             try:
-                execution_report(project=row.project, as_of=row.as_of, executed=row.executed,
-                                 by_source=row.executed_by_source, user=user)
+                execution = execution_report(project=row.project, as_of=row.as_of, executed=row.executed,
+                                             by_source=row.executed_by_source, user=user)
             except ValidationError as error:
                 errors.add(row.number, _messages(error, model=BudgetExecution))
                 continue
+            execution_reason_keep(execution=execution, reason=row.reason)
             result.recorded += 1
         errors.raise_if_any()
     return result
+
+
+def _execution_policies(projects: _Projects, year: int):
+    """A function giving the scoring policy of a project's table (the year's, for a project without one)."""
+    rows = policy_rows()
+    tables = projects.tables()
+    pure: dict[int | None, scoring.Policy] = {}
+
+    def policy_of(project: Project) -> scoring.Policy:
+        table = tables.get(project.pk)
+        row = governing_row(rows, year=year, policy_id=table.policy_id if table else None)
+        key = row.pk if row is not None else None
+        if key not in pure:
+            pure[key] = row.as_policy() if row is not None else scoring.DEFAULT_POLICY
+        return pure[key]
+
+    return policy_of
 
 
 def _money(cell, *, column: str, number: int, errors: _Errors) -> Decimal | None:

@@ -26,8 +26,9 @@ from kpi.targets import MAX_TARGET_LENGTH, Kind, Target, looks_like_unit, parse_
 
 from .parsed import PROJECT, ParsedDocument, ParsedIndicator, ParsedTable
 
-# The indicators share what budget execution leaves of 100 points (domain.md §1).
-INDICATOR_WEIGHT_TOTAL = Decimal(100) - scoring.EXECUTION_WEIGHT
+# The indicators share what budget execution leaves of 100 points (domain.md §1): 90 under the default
+# policy; a policy giving 预算执行率 20 points leaves 80 (`finalize(document, policy=…)`).
+INDICATOR_WEIGHT_TOTAL = scoring.DEFAULT_POLICY.indicator_weight_total
 # Old tables without weights: 产出 50 (成本 counts inside 产出), 效益 30, 满意度 10; equal shares within each.
 DEFAULT_SPLIT = (("产出", Decimal(50)), ("效益", Decimal(30)), ("满意度", Decimal(10)))
 _OUTPUT_LIKE = ("产出", "成本", "履职")
@@ -124,21 +125,25 @@ MONEY_LIMIT = Decimal(10) ** 10  # 万元
 _QUANTITIES = (Kind.POSITIVE, Kind.REVERSE, Kind.EQUALS, Kind.RANGE)
 
 
-def finalize(document: ParsedDocument) -> ParsedDocument:
-    """Fill defaults and add warnings and errors to every table, in place; returns the document."""
+def finalize(document: ParsedDocument, *, policy: scoring.Policy = scoring.DEFAULT_POLICY) -> ParsedDocument:
+    """Fill defaults and add warnings and errors to every table, in place; returns the document.
+
+    `policy` is the scoring policy the document's tables will be scored under (the year's:
+    `kpi.rescoring.selectors.policy_for_year`): the weights are checked against what its 预算执行率 leaves
+    of 100, and an old table's default split shares that much."""
     if len(document.unit) > UNIT_NAME_LENGTH:
         document.errors.append(f"预算单位名称超过 {UNIT_NAME_LENGTH} 个字符（{len(document.unit)} 个），请核对。")
     for table in document.tables:
         _drop_overlong_targets(table)
         _round_weights(table)
         _fill_levels(table)
-        _fill_default_weights(table)
+        _fill_default_weights(table, policy)
         for indicator in table.indicators:
             _complete_target(table, indicator)
             target = parse_target(indicator.target)
             _fill_rule(table, indicator, target)
             table.warnings.extend(_indicator_warnings(table, indicator, target))
-        table.warnings.extend(_weight_warnings(table))
+        table.warnings.extend(_weight_warnings(table, policy))
         table.errors.extend(_field_errors(table))
     _mark_conflicts(document)
     return document
@@ -284,8 +289,10 @@ def split_group(level1: str) -> str | None:
     return None
 
 
-def default_weights(level1_names: list[str]) -> list[Decimal | None]:
+def default_weights(level1_names: list[str], total: Decimal = INDICATOR_WEIGHT_TOTAL) -> list[Decimal | None]:
     """The default split for these indicators: each group's points shared equally, cents to the first rows.
+    Under a policy whose indicators share another `total` than 90, each group's points are scaled to it
+    (产出 50 : 效益 30 : 满意度 10).
 
     Rows whose level 1 fits no group get None (they are warned about).
     """
@@ -295,7 +302,7 @@ def default_weights(level1_names: list[str]) -> list[Decimal | None]:
         if group is not None:
             groups.setdefault(group, []).append(index)
     weights: list[Decimal | None] = [None] * len(level1_names)
-    for group, points in DEFAULT_SPLIT:
+    for group, points in _split(total):
         members = groups.get(group, [])
         if not members:
             continue
@@ -306,11 +313,22 @@ def default_weights(level1_names: list[str]) -> list[Decimal | None]:
     return weights
 
 
-def _fill_default_weights(table: ParsedTable) -> None:
+def _split(total: Decimal) -> tuple[tuple[str, Decimal], ...]:
+    """DEFAULT_SPLIT scaled to the indicators' total (itself when it is 90), cents to the first groups."""
+    if total == INDICATOR_WEIGHT_TOTAL:
+        return DEFAULT_SPLIT
+    shares = [(group, (points * total / INDICATOR_WEIGHT_TOTAL).quantize(_CENT, ROUND_DOWN))
+              for group, points in DEFAULT_SPLIT]
+    leftover = int((total - sum(p for _, p in shares)) / _CENT)
+    return tuple((group, points + (_CENT if i < leftover else 0)) for i, (group, points) in enumerate(shares))
+
+
+def _fill_default_weights(table: ParsedTable, policy: scoring.Policy = scoring.DEFAULT_POLICY) -> None:
     if not table.indicators or any(i.weight is not None for i in table.indicators):
         return
     table.weights_defaulted = True
-    weights = default_weights([i.level1 for i in table.indicators])
+    split = _split(policy.indicator_weight_total)
+    weights = default_weights([i.level1 for i in table.indicators], policy.indicator_weight_total)
     for indicator, weight in zip(table.indicators, weights):
         if weight is None:
             table.warnings.append(
@@ -321,8 +339,9 @@ def _fill_default_weights(table: ParsedTable) -> None:
         indicator.weight = weight
     missing = [group for group, _ in DEFAULT_SPLIT if group not in {split_group(i.level1) for i in table.indicators}]
     note = f"（没有{'、'.join(missing)}指标，相应分值未分配）" if missing else ""
+    shares = "、".join(f"{group} {_points(points)}" for group, points in split)
     table.warnings.append(
-        f"{where(table, table.line)}：原表未列指标分值权重，已按默认规则分配（产出 50、效益 30、满意度 10，各级内平均）{note}。"
+        f"{where(table, table.line)}：原表未列指标分值权重，已按默认规则分配（{shares}，各级内平均）{note}。"
     )
 
 
@@ -367,7 +386,13 @@ def _counts_people(indicator: ParsedIndicator, target: Target) -> bool:
     return any(word in name for word in _BENEFICIARY_WORDS) or target.unit.endswith(("人", "人次", "户"))
 
 
-def _weight_warnings(table: ParsedTable) -> list[str]:
+def _points(value: Decimal) -> str:
+    """50, 44.45: points without trailing zeros."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _weight_warnings(table: ParsedTable, policy: scoring.Policy = scoring.DEFAULT_POLICY) -> list[str]:
     if not table.indicators:
         return [f"{where(table, table.line)}：没有读到任何指标行。"]
     if table.weights_defaulted:
@@ -377,8 +402,10 @@ def _weight_warnings(table: ParsedTable) -> list[str]:
     for indicator in missing:
         indicator.weight = Decimal(0)
     total = sum((i.weight for i in table.indicators), Decimal(0))
-    if total != INDICATOR_WEIGHT_TOTAL:
-        warnings.append(f"{where(table, table.line)}：指标分值权重合计为 {total}，应为 {INDICATOR_WEIGHT_TOTAL}（预算执行率另占 {scoring.EXECUTION_WEIGHT} 分）。")
+    expected = policy.indicator_weight_total
+    if total != expected:
+        warnings.append(f"{where(table, table.line)}：指标分值权重合计为 {total}，应为 {_points(expected)}"
+                        f"（预算执行率另占 {_points(policy.execution_weight)} 分）。")
     return warnings
 
 

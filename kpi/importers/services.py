@@ -29,6 +29,7 @@ from budgets.selectors import unit_year_is_closed, units_administered_by
 from kpi.formatting import money_text, plain_decimal
 from kpi.goals.services import default_accumulation, indicator_parse_target
 from kpi.models import Actual, GoalTable, ImportJob, Indicator, IndicatorChange
+from kpi.rescoring.selectors import policy_for_year
 from kpi.rescoring.services import goal_tables_rescore_soon
 from kpi.targets import parse_target
 
@@ -70,7 +71,8 @@ def document_read(*, data: bytes, filename: str, year: int | None = None) -> Par
         raise NotADisclosure(f"文件“{name}”中没有找到预算单位名称（“预算单位”或“部门名称”）。")
     if document.year is None:
         raise NotADisclosure(f"无法从文件“{name}”确定年度，请指定年度。")
-    return checks.finalize(document)
+    # The weights are checked against the policy the year's tables will be scored under (90 by default).
+    return checks.finalize(document, policy=policy_for_year(document.year))
 
 
 # --- the JSON preview (import_disclosure --dry-run --json) ----------------------------------------

@@ -305,7 +305,7 @@ def _add_validations(ws: Worksheet, first: int, last: int) -> None:
         type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
         showErrorMessage=True, errorStyle="stop", errorTitle="指标分值权重",
         error="指标分值权重须为不小于 0 的数字（可带两位小数）。",
-        showInputMessage=True, promptTitle="指标分值权重", prompt="填写数字；全部指标合计应为 90 分。",
+        showInputMessage=True, promptTitle="指标分值权重", prompt="填写数字；全部指标合计一般为 90 分（评分政策的预算执行率为 20 分时为 80 分）。",
     )
     for validation, field_name in ((level1, "level1"), (level2, "level2"), (rule, "rule"), (weight, "weight")):
         validation.add(column(field_name))
@@ -326,7 +326,8 @@ def _write_help(ws: Worksheet, year: int | None) -> None:
         ("6. 指标：每行填写一个三级指标。一级指标、二级指标可从下拉列表选择，也可填写其他名称；与上一行相同时可以留空。", False),
         ("7. 指标值写明比较符号、数值和计量单位，例如“≥95%”“≤4.33万元/月”“=12个月”“2025年12月31日前”；"
          "定性指标写“有效提升”等。", False),
-        ("8. 指标分值权重填写数字，全部指标合计应为 90 分，另 10 分为预算执行率，总分 100 分。", False),
+        ("8. 指标分值权重填写数字，全部指标合计一般为 90 分，另 10 分为预算执行率，总分 100 分；"
+         "所属年度的评分政策另定预算执行率分值的（如 20 分），指标合计为 100 减去该分值（如 80 分）。", False),
         ("9. 指标赋分规则从下拉列表选择：按照完成比例赋分、直接赋分、按评判等级赋分、满意度赋分；留空则按指标类型使用默认规则。", False),
         ("10. 指标不够时直接在下方的空行继续填写，或插入新行。完全空白的行会被忽略；只填了三级指标没有指标值"
          "（或反过来）的行不会导入，系统会给出提示。", False),

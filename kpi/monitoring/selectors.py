@@ -20,26 +20,31 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from budgets.models import BudgetExecution, Project, Unit, UnitBudget
 from budgets.selectors import units_for_user
 from kpi import scoring
-from kpi.formatting import percent_text
-from kpi.lights import Light, budget_light, forecast, indicator_light, worst_light
+from kpi.formatting import percent_text, tidy_decimal
+from kpi.lights import Light, budget_light, forecast, scored_light, worst_light
 from kpi.models import Actual, GoalTable, Indicator, Report
+from kpi.targets import Kind, Target
 
 __all__ = [
     "DEFAULT_CUT_MONTH",
     "IndicatorLine",
     "LIGHT_ORDER",
+    "MONITORING_PAGE_SIZE",
+    "MonitoringPage",
     "MonitoringReport",
     "TableBlock",
     "TableStatus",
     "budgets_at",
     "default_cut",
     "month_end",
+    "monitoring_page",
     "monitoring_report",
     "monitoring_units",
     "table_statuses",
@@ -360,19 +365,10 @@ def budgets_at(*, project_ids, cut: dt.date) -> dict[int, Decimal]:
 def _indicator_light(indicator: Indicator, actual: Actual | None, month: int) -> Light:
     if actual is None:
         return Light.NONE
-    ratio = None
-    try:
-        ratio = scoring.score_indicator(
-            rule=indicator.rule, target=indicator.target,
-            actual=actual.value if actual.value is not None else actual.met,
-            weight=indicator.weight, grade=actual.grade or None, points=actual.points,
-        ).ratio
-    except scoring.ScoringError:
-        pass
-    return indicator_light(
-        kind=indicator.target_kind, cumulative=indicator.accumulation == Indicator.Accumulation.CUMULATIVE,
-        target_value=indicator.target_value, actual=actual.value, met=actual.met, grade=actual.grade,
-        score_ratio=ratio, month=month,
+    return scored_light(
+        rule=indicator.rule, target=indicator.target, weight=indicator.weight,
+        cumulative=indicator.accumulation == Indicator.Accumulation.CUMULATIVE,
+        value=actual.value, met=actual.met, grade=actual.grade, points=actual.points, month=month,
     )
 
 
@@ -474,3 +470,155 @@ def monitoring_units(*, user, year: int | None) -> MonitoringUnits:
         .order_by("code")
     )
     return MonitoringUnits(units=units, years=sorted({chosen, *years}, reverse=True), default_year=default_year)
+
+
+# --- the 绩效运行监控 page: one page of projects, the unit's counts at the cut ------------------------------
+
+MONITORING_PAGE_SIZE = 20  # projects per page (the 部门整体 table is shown on every page besides)
+
+
+@dataclass
+class MonitoringPage:
+    """One page of a unit's 绩效运行监控表: the 部门整体 block, the page's project blocks (of those with the
+    light asked for, when one is), and the whole unit's counts per colour at the cut."""
+
+    report: MonitoringReport  # its blocks: the 部门整体 table first (when there is one), then the page's projects
+    page: object  # django.core.paginator.Page of the project ids (of the light asked for)
+    light: Light | None  # the light the projects are filtered by (None: all)
+    counts: dict[Light, int]  # tables (projects and 部门整体) per colour, the whole unit
+    indicator_counts: dict[Light, int]  # indicators per colour, the whole unit
+    project_count: int  # the unit's projects of the year, whatever their light
+
+    @property
+    def unit_block(self) -> TableBlock | None:
+        return next((b for b in self.report.blocks if b.is_unit), None)
+
+    @property
+    def project_blocks(self) -> list[TableBlock]:
+        return [b for b in self.report.blocks if not b.is_unit]
+
+
+def monitoring_page(*, unit: Unit, year: int, cut: dt.date, page=1, light: Light | None = None,
+                    per_page: int = MONITORING_PAGE_SIZE) -> MonitoringPage:
+    """A page of the unit's 绩效运行监控表 at `cut` (`page` as Paginator.get_page takes it: out of range or
+    invalid gives the nearest page).
+
+    The blocks of the page are those `monitoring_report` gives (the same `_table_statuses`), built only for
+    the page's tables and the 部门整体 one. The lights of every other table, for the counts per colour and the
+    filter by light, are judged at the cut from plain rows (`_lights_at`: no model objects), exactly as
+    `_table_statuses` judges them; a test compares the two. A fixed number of queries whatever the number of
+    projects and indicators.
+    """
+    if cut.year != year:
+        raise ValueError(f"截至日期 {cut:%Y-%m-%d} 不在 {year} 年度内。")
+    projects = list(Project.objects.filter(unit=unit, year=year).order_by("code", "name", "pk")
+                    .values_list("pk", "budget_initial", "budget_adjusted"))
+    tables = dict(GoalTable.objects.filter(unit=unit, year=year).values_list("pk", "project_id"))
+    table_of_project = {project_id: pk for pk, project_id in tables.items() if project_id}
+    unit_table_id = next((pk for pk, project_id in tables.items() if project_id is None), None)
+    budgets_then = _project_budgets_at(unit=unit, year=year, cut=cut)
+    budgets = {pk: budgets_then.get(pk, initial if adjusted is None else adjusted)
+               for pk, initial, adjusted in projects}
+    lights, indicator_lights = _lights_at(unit=unit, year=year, cut=cut, project_of_table={
+        pk: project_id for pk, project_id in tables.items() if project_id}, budgets={
+        table_of_project[pk]: budget for pk, budget in budgets.items() if pk in table_of_project})
+    project_lights = {pk: lights.get(table_of_project.get(pk), Light.NONE) for pk, _, _ in projects}
+    shown = [pk for pk, _, _ in projects if light is None or project_lights[pk] == light]
+    paged = Paginator(shown, per_page).get_page(page)
+
+    wanted = list(paged.object_list)
+    by_pk = {p.pk: p for p in Project.objects.filter(pk__in=wanted)}
+    page_tables = list(GoalTable.objects.filter(
+        pk__in=[table_of_project[pk] for pk in wanted if pk in table_of_project]
+        + ([unit_table_id] if unit_table_id else [])))
+    for table in page_tables:
+        if table.project_id:
+            table.project = by_pk[table.project_id]
+    statuses = _table_statuses(tables=page_tables, cut=cut,
+                               project_budgets={pk: budgets_then[pk] for pk in wanted if pk in budgets_then})
+    table_by_pk = {t.pk: t for t in page_tables}
+    blocks = []
+    for pk in wanted:
+        project = by_pk[pk]
+        table = table_by_pk.get(table_of_project.get(pk))
+        blocks.append(_block(title=project.name, project=project, table=table,
+                             status=statuses[table.pk] if table is not None else None, budget=budgets[pk],
+                             budget_now=project.full_year_budget, cut=cut))
+    counts = _count(project_lights.values())
+    indicator_counts = _count(indicator_lights)
+    if unit_table_id is not None:
+        unit_table = table_by_pk[unit_table_id]
+        status = statuses[unit_table_id]
+        block = _block(title=f"{unit.name}（部门整体）", project=None, table=unit_table, status=status,
+                       budget=status.budget, budget_now=status.budget_now, cut=cut)
+        blocks.insert(0, block)
+        counts[block.light] += 1
+        for line in block.lines:
+            indicator_counts[line.light] += 1
+    return MonitoringPage(report=MonitoringReport(unit=unit, year=year, cut=cut, blocks=blocks), page=paged,
+                          light=light, counts=counts, indicator_counts=indicator_counts,
+                          project_count=len(projects))
+
+
+def _project_budgets_at(*, unit: Unit, year: int, cut: dt.date) -> dict[int, Decimal]:
+    """`budgets_at` for the unit's projects of the year, from plain history rows (no model objects). One query."""
+    end = end_of_day(cut)
+    first: dict[int, tuple] = {}
+    in_force: dict[int, tuple] = {}
+    last_type: dict[int, str] = {}
+    rows = (Project.history.filter(id__in=Project.objects.filter(unit=unit, year=year).values("pk"))
+            .order_by("history_date", "history_id")
+            .values_list("id", "history_date", "history_type", "budget_initial", "budget_adjusted"))
+    for pk, when, kind, initial, adjusted in rows:
+        figure = initial if adjusted is None else adjusted
+        first.setdefault(pk, figure)
+        last_type[pk] = kind
+        if when < end and kind != "-":
+            in_force[pk] = figure
+    return {pk: in_force.get(pk, first[pk]) for pk in first if last_type[pk] != "-"}
+
+
+def _lights_at(*, unit: Unit, year: int, cut: dt.date, project_of_table: dict[int, int],
+               budgets: dict[int, Decimal]) -> tuple[dict[int, Light], list[Light]]:
+    """The light of each project table of the unit and year at the cut (per table id), and the lights of
+    their applicable indicators: what `_table_statuses` gives at a cut, from plain rows. `project_of_table`:
+    the project of each project table; `budgets`: 全年预算数 at the cut per table id. Three queries
+    (indicators, actuals, 执行数)."""
+    # Plain rows: 8,000 indicators as model objects (and their JSON hints, which never enter a light) were
+    # most of the time of a 1,000-project page.
+    indicators = (Indicator.objects.filter(table__unit=unit, table__year=year, table__project__isnull=False,
+                                           not_applicable=False)
+                  .values_list("pk", "table_id", "rule", "target_kind", "target_value", "target_upper", "unit",
+                               "target_raw", "weight", "accumulation"))
+    latest: dict[int, tuple] = {}
+    for row in (Actual.objects.filter(indicator__table__unit=unit, indicator__table__year=year,
+                                      indicator__table__project__isnull=False, as_of__lte=cut)
+                .that_count().order_by("as_of", "id")
+                .values_list("indicator_id", "value", "met", "grade", "points")):
+        latest[row[0]] = row
+    executed: dict[int, Decimal] = {}
+    for project_id, figure in (BudgetExecution.objects.filter(project__unit=unit, project__year=year,
+                                                               as_of__lte=cut)
+                               .order_by("as_of", "id").values_list("project_id", "executed")):
+        executed[project_id] = figure
+    month = cut.month
+    by_table: dict[int, list[Light]] = {}
+    all_lights: list[Light] = []
+    for pk, table_id, rule, kind, value, upper, unit_text, raw, weight, accumulation in indicators:
+        actual = latest.get(pk)
+        if actual is None:
+            found = Light.NONE
+        else:
+            found = scored_light(
+                rule=rule, target=Target(kind=Kind(kind), value=tidy_decimal(value), upper=tidy_decimal(upper),
+                                         unit=unit_text, raw=raw),  # a target's hints (flags) never score
+                weight=weight, cumulative=accumulation == Indicator.Accumulation.CUMULATIVE,
+                value=actual[1], met=actual[2], grade=actual[3], points=actual[4], month=month,
+            )
+        by_table.setdefault(table_id, []).append(found)
+        all_lights.append(found)
+    lights = {}
+    for table_id, project_id in project_of_table.items():
+        rate = scoring.score_execution(budget=budgets.get(table_id), executed=executed.get(project_id)).rate
+        lights[table_id] = worst_light([budget_light(rate=rate, month=month), *by_table.get(table_id, ())])
+    return lights, all_lights

@@ -3,24 +3,30 @@ Excel download."""
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from budgets.selectors import units_for_user
+from kpi.lights import Light
 
 from .selectors import (
     DEFAULT_CUT_MONTH,
     LIGHT_ORDER,
     default_cut,
+    monitoring_page,
     monitoring_report,
     monitoring_units,
     month_end,
 )
-from .xlsx import monitoring_workbook
+from .tasks import monitoring_xlsx_run
+from .xlsx import EXPORT_IN_TASK_OVER, export_job, export_start, monitoring_workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -83,26 +89,96 @@ def monitoring_home(request):
     })
 
 
+def _light_filter(request) -> Light | None:
+    """`?light=red` (a colour of the summary), None when absent; an unknown colour is said and ignored."""
+    raw = request.GET.get("light", "").strip()
+    if not raw:
+        return None
+    try:
+        return Light(raw[:16])
+    except ValueError:
+        messages.error(request, f"监控灯“{raw[:32]}”无效，已显示全部项目。")
+        return None
+
+
 @login_required
 def unit_monitoring(request, unit_pk: int, year: int):
-    """绩效运行监控表 of a unit: one table per project with its lights, and counts per colour."""
+    """绩效运行监控表 of a unit: the 部门整体 table and one page of projects (optionally of one light), each
+    with its lights, and the whole unit's counts per colour at the cut."""
     unit, cut = _unit_and_cut(request, unit_pk, year, warn=True)
-    report = monitoring_report(unit=unit, year=year, cut=cut)
+    light = _light_filter(request)
+    found = monitoring_page(unit=unit, year=year, cut=cut, page=request.GET.get("page", "1")[:8], light=light)
     months = [(month, month_end(year, month)) for month in range(1, 13)]
-    summary = [(light, report.counts[light], report.indicator_counts[light]) for light in LIGHT_ORDER]
-    return render(
-        request,
-        "monitoring/unit.html",
-        {"report": report, "unit": unit, "year": year, "cut": cut, "months": months, "summary": summary},
-    )
+    summary = [(each, found.counts[each], found.indicator_counts[each]) for each in LIGHT_ORDER]
+    query = {"cut": cut.isoformat(), **({"light": light.value} if light else {})}
+    job = export_job(request.GET.get("export", ""))
+    if job is not None and not _job_visible(request, job, unit_pk=unit.pk):
+        job = None
+    return render(request, "monitoring/unit.html", {
+        "report": found.report, "found": found, "page": found.page, "light": light, "unit": unit, "year": year,
+        "cut": cut, "months": months, "summary": summary, "query": urlencode(query),
+        "export_in_task": found.project_count > EXPORT_IN_TASK_OVER, "job": job,
+    })
 
 
 @login_required
 def unit_monitoring_xlsx(request, unit_pk: int, year: int):
-    """The same report as an Excel form (an invalid cut falls back to the default, as on the page)."""
+    """The same report as an Excel form (an invalid cut falls back to the default, as on the page): built
+    in the request whatever the unit's size (the page offers large units a task with a progress bar)."""
     unit, cut = _unit_and_cut(request, unit_pk, year, warn=False)
     data = monitoring_workbook(monitoring_report(unit=unit, year=year, cut=cut))
-    name = f"{year}-{unit.name}-绩效运行监控表-1-{cut.month}月.xlsx"
     response = HttpResponse(data, content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(_file_name(unit, year, cut))}"
     return response
+
+
+def _file_name(unit, year: int, cut: dt.date) -> str:
+    return f"{year}-{unit.name}-绩效运行监控表-1-{cut.month}月.xlsx"
+
+
+@login_required
+@require_POST
+def unit_monitoring_export(request, unit_pk: int, year: int):
+    """Start building the unit's 监控表 xlsx in a task (`?cut=` as on the page); back to the page, which
+    shows its progress bar and then the file."""
+    unit, cut = _unit_and_cut(request, unit_pk, year, warn=False)
+    job = export_start(unit=unit, year=year, cut=cut, user=request.user)
+    monitoring_xlsx_run.delay_on_commit(job.token)
+    url = reverse("monitoring:unit", args=[unit.pk, year])
+    return redirect(f"{url}?cut={cut.isoformat()}&export={job.token}#export")
+
+
+def _job_visible(request, job, *, unit_pk: int | None = None) -> bool:
+    """Only who started an export sees it, while they may still see its unit."""
+    if job.user_id != request.user.pk or (unit_pk is not None and job.unit_id != unit_pk):
+        return False
+    return units_for_user(user=request.user).filter(pk=job.unit_id).exists()
+
+
+def _visible_job(request, token: str):
+    job = export_job(token)
+    if job is None or not _job_visible(request, job):
+        raise Http404("没有这个导出任务，或已过期。")
+    return job
+
+
+@login_required
+def export_progress(request, token: str):
+    """What the progress bar shows, as JSON (with the file's URL once done)."""
+    job = _visible_job(request, token)
+    return JsonResponse({
+        "status": job.status, "status_display": job.status_display, "done": job.done, "total": job.total,
+        "percent": job.percent, "error": job.error,
+        "file_url": reverse("monitoring:export-file", args=[token]) if job.status == "done" else "",
+    })
+
+
+@login_required
+def export_file(request, token: str):
+    """The file of a finished export."""
+    job = _visible_job(request, token)
+    if job.status != "done" or not job.file or not default_storage.exists(job.file):
+        raise Http404("文件尚未生成。")
+    unit = get_object_or_404(units_for_user(user=request.user), pk=job.unit_id)
+    return FileResponse(default_storage.open(job.file, "rb"), as_attachment=True,
+                        filename=_file_name(unit, job.year, job.cut), content_type=XLSX)

@@ -7,13 +7,23 @@ indicator rows. Numbers are stored as numbers (money 0.00, rates 0.00%); anythin
 """
 from __future__ import annotations
 
+import datetime as dt
+import secrets
+from copy import copy
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from io import BytesIO
+from weakref import WeakKeyDictionary
 
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from openpyxl import Workbook
+from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi.formatting import plain_decimal
@@ -31,8 +41,8 @@ from kpi.spreadsheets import (
     TITLE_FONT,
     WRAP,
     fit_to_width,
-    merge,
     put,
+    set_text,
     song,
     wrapped_lines,
 )
@@ -62,10 +72,13 @@ NCOLS = len(WIDTHS)
 _FONT = song(10)
 _BOLD = song(10, bold=True)
 _NUMBER = GENERAL_FORMAT  # 56, 96, 5.14: as entered, no forced decimals
+PROGRESS_EVERY = 50  # blocks between two progress reports
+_STYLE_ARRAYS: WeakKeyDictionary = WeakKeyDictionary()
 
 
-def monitoring_workbook(report: MonitoringReport) -> bytes:
-    """The report as .xlsx bytes."""
+def monitoring_workbook(report: MonitoringReport, *, progress=None) -> bytes:
+    """The report as .xlsx bytes. `progress(done, total)` is called every PROGRESS_EVERY blocks written (and
+    after the last one), for an export task's progress bar."""
     workbook = Workbook()
     ws = workbook.active
     ws.title = SHEET_TITLE
@@ -82,8 +95,11 @@ def monitoring_workbook(report: MonitoringReport) -> bytes:
     merge(ws, 2, 1, 2, NCOLS, border=None)
 
     row = 4
-    for block in report.blocks:
+    total = len(report.blocks)
+    for done, block in enumerate(report.blocks, start=1):
         row = _write_block(ws, row, block, report) + 2
+        if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
+            progress(done, total)
     _write_summary(ws, row, report)
 
     fit_to_width(ws, orientation="landscape", paper_size=ws.PAPERSIZE_A4)
@@ -208,14 +224,70 @@ def _write_summary(ws: Worksheet, row: int, report: MonitoringReport) -> None:
         ws.row_dimensions[row + offset].height = 28
 
 
+def merge(ws: Worksheet, row: int, col: int, end_row: int, end_col: int, *, border=BORDER) -> None:
+    """`kpi.spreadsheets.merge`, fast for a sheet of thousands of ranges: openpyxl's `merge_cells` checks each
+    new range against every earlier one (quadratic: 73% of the time of a 1,000-project form) and then copies
+    the top-left cell's border to the edges, which the loop below sets on every cell anyway. The ranges of
+    this form never overlap by construction (each block merges inside its own rows; a test checks it)."""
+    if end_row > row or end_col > col:
+        # A plain CellRange into the set itself: MultiCellRange.add scans every range, and a MergedCellRange
+        # reads the borders of its edges on creation; the writer needs only the coordinates.
+        ws.merged_cells.ranges.add(CellRange(min_col=col, min_row=row, max_col=end_col, max_row=end_row))
+        for r in range(row, end_row + 1):
+            for c in range(col, end_col + 1):
+                if (r, c) != (row, col):
+                    ws._cells[r, c] = MergedCell(ws, r, c)  # as ws.merge_cells leaves them
+    if border is None:
+        return
+    arrays = _style_arrays(ws)
+    for r in range(row, end_row + 1):
+        for c in range(col, end_col + 1):
+            cell = ws.cell(row=r, column=c)
+            if (r, c) == (row, col):
+                cell.border = border
+                continue
+            key = ("merged", id(border))
+            array = arrays.get(key)
+            if array is None:
+                cell.border = border
+                arrays[key] = copy(cell._style)
+            else:
+                cell._style = copy(array)
+
+
 # --- cells (kpi.spreadsheets) ------------------------------------------------------------------------
 
 def _put(ws: Worksheet, row: int, col: int, value, *, font=_FONT, align=WRAP, fill=None, fmt=None, border=True):
     """A cell of the form: text is stored as text (a target "=100%" is never a formula) and formatted as
-    text, like an empty cell; anything else as `fmt` (General by default)."""
+    text, like an empty cell; anything else as `fmt` (General by default).
+
+    Each combination of styles is applied once through openpyxl (which hashes every style object to find
+    its index: most of the time of a large form) and copied as its style indexes to the next cells."""
     fmt = fmt or (TEXT_FORMAT if value is None or isinstance(value, str) else GENERAL_FORMAT)
-    return put(ws, row, col, value, font=font, align=align, fill=fill, border=BORDER if border else None,
-               number_format=fmt)
+    cell = ws.cell(row=row, column=col)
+    arrays = _style_arrays(ws)
+    key = (id(font), id(align), id(fill), border, fmt)
+    array = arrays.get(key)
+    if array is None:
+        put(ws, row, col, None, font=font, align=align, fill=fill, border=BORDER if border else None,
+            number_format=fmt)
+        arrays[key] = copy(cell._style)
+    else:
+        cell._style = copy(array)
+    if isinstance(value, str):
+        set_text(cell, value)  # after the styles: it may set the quote prefix of a formula-like text
+    else:
+        cell.value = value
+    return cell
+
+
+def _style_arrays(ws: Worksheet) -> dict:
+    """The style indexes already applied in this sheet, per combination of styles (they index the
+    workbook's own lists, so they are kept per sheet)."""
+    arrays = _STYLE_ARRAYS.get(ws)
+    if arrays is None:
+        arrays = _STYLE_ARRAYS[ws] = {}
+    return arrays
 
 
 def _number(ws: Worksheet, row: int, col: int, value: Decimal | int | None, fmt: str):
@@ -234,3 +306,107 @@ def _light(ws: Worksheet, row: int, col: int, light: Light, *, end_col: int | No
     _put(ws, row, col, LIGHT_TEXT[light], font=_BOLD, align=CENTER, fill=LIGHT_FILL[light])
     if end_col:
         merge(ws, row, col, row, end_col)
+
+
+# --- a large form, built by a task (kpi.monitoring.tasks) ------------------------------------------------
+# No model holds the job: its state lives in the shared cache (the web process and the workers share it:
+# config/settings/base.py) under a random token, and the file under MEDIA_ROOT/exports/, named by the token.
+
+EXPORT_IN_TASK_OVER = 100  # projects: a larger unit's form is built by a task with a progress bar
+EXPORT_KEPT_SECONDS = 24 * 3600  # how long a job's state (and so its file's link) is kept
+EXPORT_FOLDER = "exports"
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """A 监控表 export being built (or built): who asked, for what, and how far it is."""
+
+    token: str
+    unit_id: int
+    year: int
+    cut: dt.date
+    user_id: int
+    status: str  # pending, running, done, failed
+    done: int = 0  # blocks written
+    total: int = 0  # blocks to write (0 until the report is read)
+    file: str = ""  # storage name, once done
+    error: str = ""
+
+    STATUS_TEXT = {"pending": "排队中", "running": "生成中", "done": "已完成", "failed": "失败"}
+
+    @property
+    def percent(self) -> int:
+        if self.status == "done":
+            return 100
+        return int(self.done * 100 / self.total) if self.total else 0
+
+    @property
+    def status_display(self) -> str:
+        return self.STATUS_TEXT.get(self.status, self.status)
+
+    def as_cache(self) -> dict:
+        return {"unit_id": self.unit_id, "year": self.year, "cut": self.cut.isoformat(), "user_id": self.user_id,
+                "status": self.status, "done": self.done, "total": self.total, "file": self.file, "error": self.error}
+
+
+def _cache_key(token: str) -> str:
+    return f"monitoring-xlsx:{token}"
+
+
+def export_job(token: str) -> ExportJob | None:
+    """The job of `token` (None when unknown or expired)."""
+    if not token or len(token) > 64:
+        return None
+    data = cache.get(_cache_key(token))
+    if not isinstance(data, dict):
+        return None
+    return ExportJob(token=token, unit_id=data["unit_id"], year=data["year"], cut=dt.date.fromisoformat(data["cut"]),
+                     user_id=data["user_id"], status=data["status"], done=data["done"], total=data["total"],
+                     file=data["file"], error=data["error"])
+
+
+def _save(job: ExportJob, **changes) -> ExportJob:
+    job = replace(job, **changes)
+    cache.set(_cache_key(job.token), job.as_cache(), EXPORT_KEPT_SECONDS)
+    return job
+
+
+def export_start(*, unit, year: int, cut: dt.date, user) -> ExportJob:
+    """Record a new export of the unit's form at `cut`, asked by `user`; the caller enqueues the task
+    (`kpi.monitoring.tasks.monitoring_xlsx_run`) with its token."""
+    job = ExportJob(token=secrets.token_urlsafe(24), unit_id=unit.pk, year=year, cut=cut, user_id=user.pk,
+                    status="pending")
+    return _save(job)
+
+
+def export_build(*, token: str) -> None:
+    """Build the form of a recorded export, its progress kept in the cache as blocks are written. Safe to
+    run twice: a finished job is left alone (a second run at once writes the same file under the same name)."""
+    from budgets.models import Unit
+
+    from .selectors import monitoring_report
+
+    job = export_job(token)
+    if job is None or job.status == "done":
+        return
+    job = _save(job, status="running", done=0, error="")
+    report = monitoring_report(unit=Unit.objects.get(pk=job.unit_id), year=job.year, cut=job.cut)
+    job = _save(job, total=len(report.blocks))
+
+    def progress(done: int, total: int) -> None:
+        nonlocal job
+        job = _save(job, done=done, total=total)
+
+    data = monitoring_workbook(report, progress=progress)
+    name = f"{EXPORT_FOLDER}/monitoring-{token}.xlsx"
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    stored = default_storage.save(name, ContentFile(data))
+    _save(job, status="done", done=len(report.blocks), file=stored)
+
+
+def export_fail(*, token: str, error: str) -> None:
+    """Record why an export failed, for its progress bar."""
+    job = export_job(token)
+    if job is not None and job.status != "done":
+        _save(job, status="failed", error=error[:500])

@@ -7,10 +7,11 @@ from django import forms
 from django.forms.utils import ErrorDict
 
 from kpi import scoring
-from kpi.entries import EntryError, check_entry, read_quantity
+from kpi.entries import EntryError, check_entry, check_execution, read_quantity
 from kpi.formatting import plain_decimal
 from kpi.lights import Light
 from kpi.models import Actual, Indicator
+from kpi.policies.services import EXECUTION_REASON_MAX
 
 MET_CHOICES = [("", "—"), ("1", "达成"), ("0", "未达成")]
 
@@ -43,7 +44,8 @@ def grade_bands(weight: Decimal) -> list[tuple[str, str]]:
 
 
 class IndicatorEntryForm(forms.Form):
-    """The actual of one indicator as of the report date; left blank, the indicator is not reported this time."""
+    """The actual of one indicator as of the report date; left blank, the indicator is not reported this time.
+    Checked under the table's scoring `policy` (its explanation thresholds, its scoring)."""
 
     base = forms.CharField(widget=forms.HiddenInput, required=False)
     likelihood = forms.ChoiceField(label="完成目标可能性", required=False,
@@ -57,10 +59,12 @@ class IndicatorEntryForm(forms.Form):
     rectification_measures = forms.CharField(label="整改措施", required=False, max_length=2000,
                                              widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, indicator: Indicator, month: int, **kwargs):
+    def __init__(self, *args, indicator: Indicator, month: int, policy: scoring.Policy = scoring.DEFAULT_POLICY,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.indicator = indicator
         self.month = month
+        self.policy = policy
         self.mode = indicator.entry_mode
         self.notes: dict[str, str] = {}  # how a typed number was read ("3.1万" → 31000人), per field
         unit = f"（{indicator.unit}）" if indicator.unit else ""
@@ -159,7 +163,7 @@ class IndicatorEntryForm(forms.Form):
             kind=indicator.target_kind, rule=indicator.rule, target=indicator.target,
             target_value=indicator.target_value, weight=indicator.weight, unit=indicator.unit,
             cumulative=indicator.accumulation == Indicator.Accumulation.CUMULATIVE, month=self.month,
-            **self.entered(),
+            policy=self.policy, **self.entered(),
         )
         self.is_empty, self.light = check.empty, check.light
         for name, message in check.errors.items():
@@ -183,14 +187,16 @@ class ExecutionForm(forms.Form):
     UNIT_SOURCES; the per-source fields are executed_<field> and budget_<field>.
 
     A total left blank is the sum of its sources; whether the sources add up to the total is the services'
-    check (budgets.services.sources_checked), shown beside the form."""
+    check (budgets.services.sources_checked), shown beside the form. Where the table's scoring `policy` asks
+    a reason for a 执行率 below its rate, the form has a deviation_reason field, required then."""
 
     def __init__(self, *args, sources: tuple[tuple[str, str], ...], may_adjust: bool, current_budget: Decimal,
-                 **kwargs):
+                 policy: scoring.Policy = scoring.DEFAULT_POLICY, **kwargs):
         super().__init__(*args, **kwargs)
         self.sources = sources
         self.may_adjust = may_adjust
         self.current_budget = current_budget
+        self.policy = policy
         self.fields["executed"] = _money_field("累计执行数（万元）", "执行数")
         for field, label in sources:
             self.fields[f"executed_{field}"] = _money_field(f"其中：{label}", f"{label}的执行数")
@@ -200,6 +206,14 @@ class ExecutionForm(forms.Form):
                 self.fields[f"budget_{field}"] = _money_field(f"其中：{label}", f"{label}的全年预算数")
             self.fields["adjustment_reason"] = forms.CharField(label="预算调整原因", required=False, max_length=2000,
                                                                widget=forms.Textarea(attrs={"rows": 2}))
+        if policy.reason_below_execution_rate is not None:
+            rate = plain_decimal(policy.reason_below_execution_rate)
+            self.fields["deviation_reason"] = forms.CharField(
+                label="执行率偏差原因", required=False, max_length=EXECUTION_REASON_MAX,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text=f"评分政策“{policy.name}”规定：预算执行率低于 {rate}% 时须说明原因（{EXECUTION_REASON_MAX} 字以内）。",
+                error_messages={"max_length": f"执行率偏差原因最多 {EXECUTION_REASON_MAX} 字（已填 %(show_value)d 字）。"},
+            )
 
     def executed_fields(self):
         return [self[f"executed_{field}"] for field, _ in self.sources]
@@ -226,6 +240,14 @@ class ExecutionForm(forms.Form):
             reason = (data.get("adjustment_reason") or "").strip()
             if adjusted is not None and adjusted != self.current_budget and not reason:
                 self.add_error("adjustment_reason", "调整全年预算数时必须填写调整原因。")
+        if "deviation_reason" in self.fields and "executed" not in self.errors:
+            budget = data.get("budget_adjusted") if self.may_adjust else None
+            check = check_execution(
+                budget=self.current_budget if budget is None else budget, executed=data.get("executed"),
+                deviation_reason=data.get("deviation_reason") or "", policy=self.policy,
+            )
+            for name, message in check.errors.items():
+                self.add_error(name, message)
         return data
 
     def add_service_error(self, error) -> None:

@@ -20,10 +20,12 @@ from django.views.decorators.http import require_POST
 
 from budgets.models import PROJECT_SOURCES, UNIT_SOURCES
 from budgets.selectors import projects_for_user, unit_year_is_closed
-from kpi import permissions
+from kpi import permissions, scoring
 from kpi.formatting import money_text, person_name, plain_decimal
 from kpi.goals.selectors import goal_tables_for_user
 from kpi.models import Actual, Evidence, GoalTable, Indicator, Report
+from kpi.policies.services import execution_reason_keep
+from kpi.rescoring.selectors import policy_for_table
 
 from . import selectors, services
 from .forms import EvidenceForm, ExecutionForm, IndicatorEntryForm, ReturnForm
@@ -71,6 +73,7 @@ class Page:
     report: Report | None  # the newest report of the date
     returned: Report | None  # the returned report this date's page corrects (its reason is shown)
     year_closed: bool
+    policy: scoring.Policy  # the scoring policy of the table: its checks apply to what is entered
 
     @classmethod
     def load(cls, request, table: GoalTable, as_of: dt.date | None = None) -> Page:
@@ -88,6 +91,7 @@ class Page:
             indicators=list(table.indicators.order_by("order")), current=current, shown=shown, reports=reports,
             report=report, returned=returned,
             year_closed=unit_year_is_closed(unit_id=table.unit_id, year=table.year),
+            policy=policy_for_table(table),
         )
 
     @property
@@ -142,7 +146,7 @@ def _entry_forms(page: Page, data=None, conflicts=None) -> list[IndicatorEntryFo
                 "rectification_measures": shown.rectification_measures,
             })
         form = IndicatorEntryForm(data, prefix=f"i{indicator.pk}", indicator=indicator, month=page.as_of.month,
-                                  initial=initial)
+                                  initial=initial, policy=page.policy)
         if conflicts and indicator.pk in conflicts:
             # The page is shown again with what the other person saved as the new base.
             other = conflicts[indicator.pk]
@@ -175,7 +179,7 @@ def _render(request, page: Page, *, forms=None, execution_form=None, return_form
             initial[f"executed_{field}"] = money_text(getattr(execution, field)) if execution else None
             initial[f"budget_{field}"] = money_text(getattr(funds, f"{field}_adjusted"))
         execution_form = ExecutionForm(initial=initial, sources=sources, may_adjust=page.may.adjust_budget,
-                                       current_budget=funds.full_year_budget)
+                                       current_budget=funds.full_year_budget, policy=page.policy)
     if return_form is None:
         return_form = ReturnForm(indicators=[i for i in page.indicators if not i.not_applicable])
     return render(request, "reports/report.html", {
@@ -186,7 +190,7 @@ def _render(request, page: Page, *, forms=None, execution_form=None, return_form
         "execution": execution, "execution_split": _split_text(execution, sources),
         "execution_form": execution_form, "return_form": return_form,
         "na_indicators": [i for i in page.indicators if i.not_applicable],
-        "closed": page.closed, "editable": page.editable,
+        "closed": page.closed, "editable": page.editable, "policy": page.policy,
     }, status=status)
 
 
@@ -339,7 +343,7 @@ def execution_save(request, pk: int):
     funds = selectors.table_funds(table)
     sources = _sources(table)
     form = ExecutionForm(request.POST, sources=sources, may_adjust=page.may.adjust_budget,
-                         current_budget=funds.full_year_budget)
+                         current_budget=funds.full_year_budget, policy=page.policy)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -352,6 +356,13 @@ def execution_save(request, pk: int):
         except ValidationError as error:
             form.add_service_error(error)
         else:
+            reason = data.get("deviation_reason") or ""
+            if reason.strip():
+                # Kept with the figure it explains (or, re-saved unchanged, with the one standing for the date).
+                execution = saved.execution or selectors.table_executions(table=table).filter(
+                    as_of=page.as_of).order_by("-id").first()
+                if execution is not None:
+                    execution_reason_keep(execution=execution, reason=reason)
             messages.success(request, _execution_saved_text(saved, page.as_of, sources))
             return redirect(page.url + "#execution")
     messages.error(request, "预算执行未保存：请按提示修改（已填写的内容均已保留）。")

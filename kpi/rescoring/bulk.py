@@ -63,3 +63,13 @@ class RowWriter:
                 copy.write_row(row)
                 count += 1
         return count
+
+
+def analyze(*models: type[Model]) -> None:
+    """Refresh PostgreSQL's statistics of these tables (nothing elsewhere): a bulk read right after a large
+    load is otherwise planned as if the tables were empty (measured: 16.7k → 23.1k indicators/s)."""
+    if connection.vendor != "postgresql":
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(quote(model._meta.db_table) for model in models))

@@ -1,8 +1,10 @@
 """Rescoring: turning recorded actuals and budget execution into scores, with the engine (kpi.scoring).
 
-Writes only. A change that feeds the scores marks its goal tables changed and enqueues one rescore per
+Writes. A change that feeds the scores marks its goal tables changed and enqueues one rescore per
 table after commit (`goal_tables_rescore_soon`); a periodic sweep rescores what a lost message left
-stale, and bulk jobs rescore a year or a unit in fixed-size batches with their progress recorded.
+stale, and bulk jobs rescore a year or a unit in fixed-size batches with their progress recorded. A policy
+edit is saved as a new version (`scoring_policy_save`); what it (or any rescore) would change is computed
+beforehand, the same way and writing nothing (`policy_change_preview`, `tables_rescore_diff`).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import threading
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -22,13 +25,27 @@ from django.utils import timezone
 from budgets.models import BudgetExecution, Project, Unit, UnitBudget
 from kpi import scoring
 from kpi.formatting import tidy_decimal
-from kpi.models import Actual, GoalTable, Indicator, Report, RescoreBatch, RescoreJob, Score, ScoringPolicy, TableScore
+from kpi.models import (
+    Actual,
+    GoalTable,
+    Indicator,
+    Report,
+    RescoreBatch,
+    RescoreJob,
+    Score,
+    ScoringPolicy,
+    TableScore,
+    TableSummary,
+)
 from kpi.targets import Kind, Target
 
-from .bulk import RowWriter
-from .selectors import policies_by_table
+from .bulk import RowWriter, analyze
+from .selectors import policies_by_table, policy_rows, table_policy_keys, tables_governed
+from .summaries import summary_rows, summary_writer
 
 RESCORE_BATCH_SIZE = 200  # tables per batch of a bulk job, per transaction of the sweep
+# A bulk job this large first refreshes PostgreSQL's statistics (a year just imported has none).
+ANALYZE_FROM_TABLES = 500
 SWEEP_LIMIT = 2000  # tables the periodic sweep rescores per run at most; the next run takes the rest
 
 
@@ -113,12 +130,22 @@ def tables_rescore(*, table_ids: Iterable[int]) -> int:
         )
         if not tables:
             return 0
-        scores, totals = _compute_scores(tables)
+        rows = _read_batch(tables)
+        latest: dict = {}
+        scores, totals = _compute_scores(tables, rows=rows, latest=latest)
+        writer = summary_writer()
+        summaries = summary_rows(
+            tables, indicators_by_table=rows.indicators, actuals_by_indicator=rows.provisional_actuals,
+            executions=rows.executions, budgets=rows.budgets, totals=totals, results=latest,
+            now=writer.adapt_datetime(timezone.now()), writer=writer,
+        )
         ids = [t.pk for t in tables]
         Score.objects.filter(table_id__in=ids).delete()
         TableScore.objects.filter(table_id__in=ids).delete()
+        TableSummary.objects.filter(table_id__in=ids).delete()
         score_writer().insert(scores)
         _total_writer().insert(totals)
+        writer.insert(summaries)
         GoalTable.objects.filter(pk__in=ids).update(scored_at=timezone.now())
     return len(scores)
 
@@ -172,6 +199,7 @@ class _IndicatorRow(NamedTuple):
     weight: Decimal
     rule: str
     not_applicable: bool
+    accumulation: str
 
 
 class _ActualRow(NamedTuple):
@@ -183,21 +211,29 @@ class _ActualRow(NamedTuple):
     grade: str
     points: Decimal | None
     report_status: str
+    recorded_at: dt.datetime
 
 
 # target_flags are review hints the engine does not read: not decoded here, for speed
 _INDICATOR_COLUMNS = ("id", "table_id", "target_kind", "target_value", "target_upper", "unit", "target_raw",
-                      "weight", "rule", "not_applicable")
-_ACTUAL_COLUMNS = ("indicator_id", "id", "as_of", "value", "met", "grade", "points", "report__status")
+                      "weight", "rule", "not_applicable", "accumulation")
+_ACTUAL_COLUMNS = ("indicator_id", "id", "as_of", "value", "met", "grade", "points", "report__status", "recorded_at")
 
 
-def _compute_scores(tables: list[GoalTable]) -> tuple[list[tuple], list[tuple]]:
-    """Score rows (SCORE_FIELDS) and total rows (TOTAL_FIELDS) of these tables, as values ready to insert."""
+@dataclass
+class _BatchRows:
+    """What a batch of tables is scored from, read as plain rows (no model instances)."""
+
+    indicators: dict[int, list[_IndicatorRow]]  # per table, in order
+    provisional_actuals: dict[int, list[_ActualRow]]  # per indicator, every actual that counts, oldest first
+    approved_actuals: dict[int, list[_ActualRow]]  # per indicator, the approved ones
+    executions: dict[int, list[tuple]]  # per table, (as_of, executed, recorded_at), oldest first
+    budgets: dict[int, Decimal]  # 全年预算数 per table
+
+
+def _read_batch(tables: list[GoalTable]) -> _BatchRows:
+    """Four queries (five with a 部门整体 table), whatever the number of indicators."""
     ids = [t.pk for t in tables]
-    policies = policies_by_table(tables)
-    writer = score_writer()
-    now = writer.adapt_datetime(timezone.now())
-
     indicators_by_table: dict[int, list[_IndicatorRow]] = defaultdict(list)
     for values in Indicator.objects.filter(table_id__in=ids).order_by("order").values_list(*_INDICATOR_COLUMNS):
         row = _IndicatorRow._make(values)
@@ -214,9 +250,28 @@ def _compute_scores(tables: list[GoalTable]) -> tuple[list[tuple], list[tuple]]:
         provisional_actuals[row.indicator_id].append(row)
         if row.report_status == Report.Status.APPROVED:
             approved_actuals[row.indicator_id].append(row)
+    return _BatchRows(indicators_by_table, provisional_actuals, approved_actuals, _executions_by_table(tables),
+                      _budgets_by_table(tables))
 
-    executions = _executions_by_table(tables)
-    budgets = _budgets_by_table(tables)
+
+def _compute_scores(tables: list[GoalTable], *, policies: dict[int, scoring.Policy] | None = None,
+                    notes: dict | None = None, rows: _BatchRows | None = None,
+                    latest: dict | None = None) -> tuple[list[tuple], list[tuple]]:
+    """Score rows (SCORE_FIELDS) and total rows (TOTAL_FIELDS) of these tables, as values ready to insert,
+    under `policies` (by table id; by default the policy each table is scored under). With `notes`, the
+    explanation of each total (which execution cap applied) is kept there by (table id, as_of, official).
+    `rows`: what `_read_batch` read of the tables (read here when not given). With `latest`, each indicator's
+    result for its latest actual that counts is kept there by indicator id, for tables under the default
+    policy (the lights judge by the default policy's ratio: see kpi.lights.scored_light)."""
+    if policies is None:
+        policies = policies_by_table(tables)
+    writer = score_writer()
+    now = writer.adapt_datetime(timezone.now())
+
+    if rows is None:
+        rows = _read_batch(tables)
+    indicators_by_table, executions, budgets = rows.indicators, rows.executions, rows.budgets
+    provisional_actuals, approved_actuals = rows.provisional_actuals, rows.approved_actuals
 
     scores: list[tuple] = []
     totals: list[tuple] = []
@@ -224,12 +279,15 @@ def _compute_scores(tables: list[GoalTable]) -> tuple[list[tuple], list[tuple]]:
         policy = policies[table.pk]
         rows = indicators_by_table.get(table.pk, [])
         dates = {a.as_of for row in rows for a in provisional_actuals.get(row.id, ())}
-        dates.update(as_of for as_of, _ in executions.get(table.pk, ()))
+        dates.update(as_of for as_of, _, _ in executions.get(table.pk, ()))
         targets = {row.id: Target(Kind(row.target_kind), tidy_decimal(row.target_value),
                                   tidy_decimal(row.target_upper), row.unit, row.target_raw)
                    for row in rows}
         budget = budgets.get(table.pk)
+        keep = latest if latest is not None and policy is scoring.DEFAULT_POLICY else None
+        last_date = max(dates) if dates else None
         for as_of in sorted(dates):
+            at_last = keep is not None and as_of == last_date
             official_items, provisional_items = [], []
             differs = False
             for row in rows:
@@ -245,21 +303,28 @@ def _compute_scores(tables: list[GoalTable]) -> tuple[list[tuple], list[tuple]]:
                     scores.append(_score_row(writer, row, official, as_of, official_result, policy, now, True))
                 if provisional is official:
                     provisional_items.append(official_items[-1])
+                    if at_last:
+                        keep[row.id] = official_result
                     continue
                 differs = True
                 provisional_result = _score_actual(row, provisional, targets[row.id], policy)
+                if at_last:
+                    keep[row.id] = provisional_result
                 provisional_items.append(scoring.TableItem(row.weight, provisional_result and provisional_result.points))
                 if provisional_result is not None:
                     scores.append(_score_row(writer, row, provisional, as_of, provisional_result, policy, now, False))
             executed = _latest_execution_until(executions.get(table.pk, ()), as_of)
             execution = (
-                scoring.score_execution(budget=budget, executed=executed, weight=scoring.EXECUTION_WEIGHT)
+                scoring.score_execution(budget=budget, executed=executed, weight=policy.execution_weight,
+                                        whole_points=policy.whole_points)
                 if executed is not None
                 else scoring.ExecutionScore(None, None)
             )
             variants = [(True, official_items)] + ([(False, provisional_items)] if differs else [])
             for official_flag, items in variants:
-                total = scoring.score_table(items=items, execution=execution, execution_weight=scoring.EXECUTION_WEIGHT)
+                total = scoring.score_table(items=items, execution=execution, policy=policy)
+                if notes is not None and total.explanation:
+                    notes[(table.pk, as_of, official_flag)] = total.explanation
                 totals.append((
                     table.pk, as_of, official_flag, budget, executed, execution.rate, execution.points,
                     total.indicator_points, total.total, scoring.grade_for(total.total, policy), total.missing,
@@ -304,30 +369,31 @@ def _latest_until(rows: Iterable[_ActualRow], as_of: dt.date) -> _ActualRow | No
 
 def _latest_execution_until(rows, as_of):
     latest = None
-    for date, executed in rows:
+    for date, executed, _ in rows:
         if date > as_of:
             break
         latest = executed
     return latest
 
 
-def _executions_by_table(tables: list[GoalTable]) -> dict[int, list[tuple[dt.date, Decimal]]]:
-    """Execution figures (date, executed) per table: the project's, or the unit's own for 部门整体 tables."""
+def _executions_by_table(tables: list[GoalTable]) -> dict[int, list[tuple[dt.date, Decimal, dt.datetime]]]:
+    """Execution figures (date, executed, recorded_at) per table, oldest first: the project's, or the unit's
+    own for 部门整体 tables."""
     project_tables = {t.project_id: t.pk for t in tables if t.project_id}
     unit_tables = {(t.unit_id, t.year): t.pk for t in tables if not t.project_id}
     result: dict[int, list] = defaultdict(list)
     if project_tables:
-        for project_id, as_of, executed in BudgetExecution.objects.filter(
+        for project_id, as_of, executed, recorded_at in BudgetExecution.objects.filter(
             project_id__in=project_tables
-        ).order_by("as_of", "id").values_list("project_id", "as_of", "executed"):
-            result[project_tables[project_id]].append((as_of, executed))
+        ).order_by("as_of", "id").values_list("project_id", "as_of", "executed", "recorded_at"):
+            result[project_tables[project_id]].append((as_of, executed, recorded_at))
     if unit_tables:
-        for unit_id, year, as_of, executed in BudgetExecution.objects.filter(
+        for unit_id, year, as_of, executed, recorded_at in BudgetExecution.objects.filter(
             project__isnull=True, unit_id__in={u for u, _ in unit_tables}
-        ).order_by("as_of", "id").values_list("unit_id", "year", "as_of", "executed"):
+        ).order_by("as_of", "id").values_list("unit_id", "year", "as_of", "executed", "recorded_at"):
             table_id = unit_tables.get((unit_id, year))
             if table_id:
-                result[table_id].append((as_of, executed))
+                result[table_id].append((as_of, executed, recorded_at))
     return result
 
 
@@ -369,6 +435,8 @@ def rescore_job_plan(*, job_id: int) -> list[int]:
             if job.year:
                 tables = tables.filter(year=job.year)
             ids = list(tables.values_list("pk", flat=True))
+            if len(ids) >= ANALYZE_FROM_TABLES:
+                analyze(GoalTable, Indicator, Actual, Report, Score, TableScore, TableSummary)
             RescoreBatch.objects.bulk_create(
                 [
                     RescoreBatch(job=job, index=i, table_ids=ids[start:start + RESCORE_BATCH_SIZE])
@@ -433,15 +501,220 @@ def rescore_job_fail(*, job_id: int, error: str) -> None:
     RescoreJob.objects.filter(pk=job_id).update(status=RescoreJob.Status.FAILED, error=error[:2000])
 
 
-# --- policies ------------------------------------------------------------------------------------------
+# --- policies and what a change of them does ------------------------------------------------------------
+
+@dataclass
+class TotalChange:
+    """One table whose latest total or grade a rescore changes: old → new, and why."""
+
+    table_id: int
+    table: str  # how the table is named: "2026 项目名称", "2026 单位（部门整体）"
+    as_of: dt.date
+    old_total: Decimal | None
+    new_total: Decimal | None
+    old_grade: str
+    new_grade: str
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> Decimal:
+        """How large the change is: the total's move (a total that appears or goes counts from 0)."""
+        return abs((self.new_total or Decimal(0)) - (self.old_total or Decimal(0)))
+
+    def as_json(self) -> dict:
+        return {"table": self.table, "old_total": _points_text(self.old_total),
+                "new_total": _points_text(self.new_total), "old_grade": self.old_grade or "—",
+                "new_grade": self.new_grade or "—"}
+
+
+@dataclass
+class RescoreDiff:
+    """What rescoring some tables would change, computed without writing: how many stored indicator scores,
+    totals and grades differ (a row that would appear or go counts), and each table whose latest total or
+    grade changes, the largest change first."""
+
+    tables: int = 0  # tables compared
+    table_ids: set[int] = field(default_factory=set)
+    scores_changed: int = 0
+    totals_changed: int = 0
+    grades_changed: int = 0
+    changes: list[TotalChange] = field(default_factory=list)
+
+    @property
+    def largest(self) -> list[TotalChange]:
+        """The ten largest changes (what the policy page lists)."""
+        return self.changes[:PREVIEW_CHANGES]
+
+    def as_json(self) -> dict:
+        """The JSON of `rescore --diff`."""
+        return {"scores_changed": self.scores_changed, "totals_changed": self.totals_changed,
+                "grades_changed": self.grades_changed, "changes": [c.as_json() for c in self.changes]}
+
+
+PREVIEW_CHANGES = 10
+REASONS_PER_CHANGE = 3  # indicator score changes named under a table's change
+
+
+def _points_text(value: Decimal | None) -> str:
+    return "—" if value is None else str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def tables_rescore_diff(*, table_ids: Iterable[int], policies: dict[int, scoring.Policy] | None = None) -> RescoreDiff:
+    """What rescoring these tables would change against their stored scores — under `policies` (by table
+    id; by default the policy each is scored under now) — computed in batches, writing nothing."""
+    table_ids = sorted(set(table_ids))
+    diff = RescoreDiff(tables=len(table_ids), table_ids=set(table_ids))
+    for start in range(0, len(table_ids), RESCORE_BATCH_SIZE):
+        batch = list(GoalTable.objects.filter(pk__in=table_ids[start:start + RESCORE_BATCH_SIZE])
+                     .select_related("project", "unit").order_by("pk"))
+        _diff_batch(batch, policies, diff)
+    diff.changes.sort(key=lambda c: (-c.size, c.old_grade == c.new_grade, c.table, c.table_id))
+    _name_indicators(diff.largest)
+    return diff
+
+
+def _diff_batch(tables: list[GoalTable], policies, diff: RescoreDiff) -> None:
+    notes: dict = {}
+    batch_policies = None if policies is None else {t.pk: policies[t.pk] for t in tables}
+    scores, totals = _compute_scores(tables, policies=batch_policies, notes=notes)
+    ids = [t.pk for t in tables]
+    old_scores = {
+        (indicator_id, as_of, official): points
+        for indicator_id, as_of, official, points in Score.objects.filter(table_id__in=ids)
+        .values_list("indicator_id", "as_of", "official", "points")
+    }
+    new_scores = {(row[0], row[3], row[4]): (row[5], row[7], row[1]) for row in scores}
+    changed_scores: dict[tuple[int, dt.date, bool], list] = defaultdict(list)  # (table, as_of, official) → changes
+    for key in old_scores.keys() | new_scores.keys():
+        old, new = old_scores.get(key), new_scores.get(key)
+        if old is not None and new is not None and old == new[0]:
+            continue
+        diff.scores_changed += 1
+        if new is not None:
+            changed_scores[(new[2], key[1], key[2])].append((key[0], old, new[0], new[1]))
+
+    old_totals = {
+        (table_id, as_of, official): (total, grade, execution_points)
+        for table_id, as_of, official, total, grade, execution_points in TableScore.objects.filter(table_id__in=ids)
+        .values_list("table_id", "as_of", "official", "total", "grade", "execution_points")
+    }
+    new_totals = {(row[0], row[1], row[2]): (row[8], row[9], row[6]) for row in totals}
+    for key in old_totals.keys() | new_totals.keys():
+        old, new = old_totals.get(key), new_totals.get(key)
+        if old is None or new is None or old[0] != new[0]:
+            diff.totals_changed += 1
+        if old is None or new is None or old[1] != new[1]:
+            diff.grades_changed += 1
+
+    by_pk = {t.pk: t for t in tables}
+    for table_id in ids:
+        key = _latest_total_key(table_id, old_totals.keys() | new_totals.keys())
+        if key is None:
+            continue
+        old, new = old_totals.get(key), new_totals.get(key)
+        old_total, old_grade, old_execution = old if old else (None, "", None)
+        new_total, new_grade, new_execution = new if new else (None, "", None)
+        if old_total == new_total and old_grade == new_grade:
+            continue
+        change = TotalChange(table_id=table_id, table=str(by_pk[table_id]), as_of=key[1], old_total=old_total,
+                             new_total=new_total, old_grade=old_grade, new_grade=new_grade)
+        change.reasons = _reasons(change, notes.get(key, ""), old_execution, new_execution, changed_scores.get(key, []))
+        diff.changes.append(change)
+
+
+def _latest_total_key(table_id: int, keys) -> tuple | None:
+    """The table's latest official total (the one the scorecards show), else its latest provisional one."""
+    mine = [k for k in keys if k[0] == table_id]
+    if not mine:
+        return None
+    return max(mine, key=lambda k: (k[2], k[1]))
+
+
+def _reasons(change: TotalChange, cap_note: str, old_execution, new_execution, scores: list) -> list:
+    """Why a table's total changes: the execution cap that applies, the execution points, and the indicator
+    scores that move most (named later, for the changes shown: `_name_indicators`)."""
+    reasons: list = []
+    if cap_note:
+        reasons.append(cap_note)
+    if old_execution != new_execution:
+        reasons.append(f"预算执行率得分 {_points_text(old_execution)} → {_points_text(new_execution)}")
+    moves = sorted(scores, key=lambda s: -abs((s[2] or 0) - (s[1] or 0)))
+    for indicator_id, old, new, explanation in moves[:REASONS_PER_CHANGE]:
+        reasons.append((indicator_id, f"{_points_text(old)} → {_points_text(new)}（{explanation}）"))
+    if len(moves) > REASONS_PER_CHANGE:
+        reasons.append(f"另有 {len(moves) - REASONS_PER_CHANGE} 项指标得分变化")
+    if not reasons and change.old_total == change.new_total:
+        reasons.append(f"等级区间变化：{_points_text(change.new_total)} 分评为“{change.new_grade}”")
+    return reasons
+
+
+def _name_indicators(changes: list[TotalChange]) -> None:
+    """Turn the (indicator id, text) reasons of the changes shown into “指标“名称”：…” (one query)."""
+    ids = {r[0] for c in changes for r in c.reasons if isinstance(r, tuple)}
+    names = dict(Indicator.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    for change in changes:
+        change.reasons = [f"指标“{names.get(r[0], r[0])}”：{r[1]}" if isinstance(r, tuple) else r
+                          for r in change.reasons]
+
+
+def policy_change_preview(*, policy: ScoringPolicy) -> RescoreDiff:
+    """What saving this edit of a policy (or this new policy) would change once the tables it concerns are
+    rescored — exactly what `scoring_policy_save` and the rescore then write — computed without writing.
+
+    The tables concerned are those scored under the policy before or after the edit (a year changed moves
+    them), each under the policy it will have; the edit is previewed with the version it will be saved as.
+    """
+    before = policy_rows()
+    after = _rows_with(before, _as_saved(policy))
+    keys = table_policy_keys()
+    table_ids = _tables_concerned(before, after, policy, keys)
+    pure = {id(row): row.as_policy() for row in after}
+    governed = tables_governed(after, [k for k in keys if k[0] in table_ids])
+    policies = {pk: scoring.DEFAULT_POLICY if row is None else pure[id(row)] for pk, row in governed.items()}
+    return tables_rescore_diff(table_ids=table_ids, policies=policies)
+
+
+def policy_tables_concerned(*, policy: ScoringPolicy) -> set[int]:
+    """The goal tables (ids) a save of this edit would mark for rescoring: scored under it before or after."""
+    before = policy_rows()
+    return _tables_concerned(before, _rows_with(before, _as_saved(policy)), policy, table_policy_keys())
+
+
+def _as_saved(policy: ScoringPolicy) -> ScoringPolicy:
+    """A copy of the edit carrying the version `scoring_policy_save` will give it."""
+    import copy
+
+    saved = copy.copy(policy)
+    saved.version = (ScoringPolicy.objects.get(pk=policy.pk).version + 1) if policy.pk else 1
+    return saved
+
+
+def _rows_with(rows: list[ScoringPolicy], edited: ScoringPolicy) -> list[ScoringPolicy]:
+    """The policy rows once the edit is saved: it replaces its row, or (new) comes last."""
+    if edited.pk is None:
+        return [*rows, edited]
+    return [edited if row.pk == edited.pk else row for row in rows]
+
+
+def _tables_concerned(before, after, policy: ScoringPolicy, keys) -> set[int]:
+    """The tables scored under the policy before the edit or after it (a new policy: after only)."""
+    old, new = tables_governed(before, keys), tables_governed(after, keys)
+    mine = policy.pk  # None for a new policy: the unsaved row in `after`
+
+    def under(row) -> bool:
+        return row is not None and row.pk == mine
+
+    return {pk for pk in old if under(old[pk]) or under(new[pk])}
+
 
 @transaction.atomic
 def scoring_policy_save(*, policy: ScoringPolicy) -> ScoringPolicy:
-    """Save a policy edit as a new version and mark the tables it governs for rescoring."""
+    """Save a policy edit (or a new policy) as a new version and mark the tables scored under it before or
+    after for rescoring (the sweep rescores them; `policy_change_preview` says beforehand what changes)."""
+    concerned = policy_tables_concerned(policy=policy)
     if policy.pk:
-        policy.version = ScoringPolicy.objects.get(pk=policy.pk).version + 1
+        policy.version = ScoringPolicy.objects.select_for_update().get(pk=policy.pk).version + 1
     policy.full_clean()
     policy.save()
-    tables = GoalTable.objects.all() if policy.year is None else GoalTable.objects.filter(year=policy.year)
-    goal_tables_mark_changed(table_ids=tables.values_list("pk", flat=True))
+    goal_tables_mark_changed(table_ids=concerned)
     return policy

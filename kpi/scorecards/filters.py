@@ -6,8 +6,7 @@ from django.db.models import Q
 
 from budgets.models import Project
 
-from ..monitoring import Light
-from .selectors import GRADES, LIGHTS, UNSCORED, light_of
+from .selectors import GRADES, LIGHTS, UNSCORED
 
 UNSCORED_CHOICE = "none"
 
@@ -15,8 +14,8 @@ UNSCORED_CHOICE = "none"
 class UnitScorecardFilter(django_filters.FilterSet):
     """Filters of the unit scorecard: name contains, lead, grade, light.
 
-    Lights are computed in Python (domain.md §6), so the view hands the project statuses in and the
-    light filter becomes a filter on the matching project ids.
+    Lights and grades are the annotations of `scorecard_rows` (the stored table summaries): every filter
+    runs in the database.
     """
 
     name = django_filters.CharFilter(label="项目名称", lookup_expr="icontains")
@@ -34,10 +33,6 @@ class UnitScorecardFilter(django_filters.FilterSet):
         model = Project
         fields = ("name", "lead", "grade", "light")
 
-    def __init__(self, *args, statuses=None, **kwargs):
-        self.statuses = statuses or {}
-        super().__init__(*args, **kwargs)
-
     def filter_lead(self, queryset, name, value):
         return queryset.filter(
             Q(lead_name__icontains=value) | Q(lead__first_name__icontains=value)
@@ -50,7 +45,5 @@ class UnitScorecardFilter(django_filters.FilterSet):
         return queryset.filter(grade=value)
 
     def filter_light(self, queryset, name, value):
-        wanted = Light(value)
-        if wanted == Light.NONE:  # includes the projects without a goal table, which have no status
-            return queryset.exclude(pk__in=[pk for pk in self.statuses if light_of(self.statuses, pk) != wanted])
-        return queryset.filter(pk__in=[pk for pk in self.statuses if light_of(self.statuses, pk) == wanted])
+        # `none` includes the projects without a goal table (the annotation's default)
+        return queryset.filter(light=value)

@@ -1,8 +1,9 @@
 """Reads for the scorecards: the unit scorecard's rows, the 主管部门 roll-up and the project scorecard.
 
-Scores are read from the latest official `TableScore`; lights and last updates come from
-`kpi.monitoring.selectors.table_statuses` (domain.md §6). Every function here runs a fixed number of queries,
-whatever the number of projects or indicators.
+The unit scorecard and the roll-up read each table's stored summary (`TableSummary`, written by the
+rescore beside the scores: light, last update, latest official total) and sort, filter and aggregate it in
+the database; the project scorecard reads its table's scores and lights (`table_statuses`, domain.md §6).
+Every function here runs a fixed number of queries, whatever the number of projects or indicators.
 """
 from __future__ import annotations
 
@@ -11,19 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import (
-    Case,
-    Count,
-    DateTimeField,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, NullIf
 
 from budgets.models import BudgetExecution, Project, Unit
 from kpi import scoring
@@ -37,95 +27,85 @@ _MONEY = Decimal("0.0001")
 UNSCORED = "未评分"
 # Worst first, as a project shows its worst light; `none` (未填报) last.
 LIGHTS = (Light.RED, Light.YELLOW, Light.BLUE, Light.GREEN, Light.NONE)
-_SCORE_FIELDS = {
-    # annotation name: TableScore field
-    "score_as_of": "as_of",
-    "execution_rate": "execution_rate",
-    "execution_points": "execution_points",
-    "indicator_points": "indicator_points",
-    "total": "total",
-    "grade": "grade",
+
+
+# --- rows: projects annotated with their stored summary ------------------------------------------
+
+_SUMMARY_FIELDS = {
+    # annotation name: TableSummary field (written by the rescore beside the scores)
+    "score_as_of": "official_as_of",
+    "execution_rate": "official_execution_rate",
+    "execution_points": "official_execution_points",
+    "indicator_points": "official_indicator_points",
+    "total": "official_total",
+    "status_as_of": "as_of",
+    "last_update": "last_update",
 }
+_NONE_RANK = LIGHTS.index(Light.NONE)
 
 
-# --- rows: projects annotated with their latest official total ------------------------------------
+def _latest_execution(field: str) -> Subquery:
+    execution = BudgetExecution.objects.filter(project=OuterRef("pk")).order_by("-as_of", "-id")
+    return Subquery(execution.values(field)[:1])
+
 
 def _annotated(projects: QuerySet[Project]) -> QuerySet[Project]:
-    """Projects with 全年预算数, the latest 执行数 and the fields of the latest official TableScore,
-    as annotations, so that sorting and filtering on them happen in the database."""
-    latest = TableScore.objects.filter(
-        table__project=OuterRef("pk"), table__scope=GoalTable.Scope.PROJECT, official=True
-    ).order_by("-as_of", "-pk")
-    execution = BudgetExecution.objects.filter(project=OuterRef("pk")).order_by("-as_of", "-id")
+    """Projects with 全年预算数, the latest 执行数 and their goal table's stored summary (`TableSummary`: the
+    latest official total and its parts, the light, its rank and the last update) as annotations, so that
+    sorting, filtering and counting happen in the database. A project without a table, or whose table was
+    never scored, has no light (未填报) and no total."""
     return projects.annotate(
         full_budget=Coalesce("budget_adjusted", "budget_initial"),
-        executed=Subquery(execution.values("executed")[:1]),
-        executed_as_of=Subquery(execution.values("as_of")[:1]),
-        **{name: Subquery(latest.values(source)[:1]) for name, source in _SCORE_FIELDS.items()},
+        executed=_latest_execution("executed"),
+        executed_as_of=_latest_execution("as_of"),
+        grade=NullIf(F("table_summary__official_grade"), Value("")),
+        light=Coalesce(F("table_summary__light"), Value(Light.NONE.value)),
+        light_rank=Coalesce(F("table_summary__light_rank"), Value(_NONE_RANK)),
+        **{name: F(f"table_summary__{source}") for name, source in _SUMMARY_FIELDS.items()},
     )
 
 
 def scorecard_rows(*, unit: Unit, year: int) -> QuerySet[Project]:
     """单位绩效看板 — every project of the unit and year, annotated with `full_budget` (全年预算数),
-    `executed` (latest 执行数) and `executed_as_of`, and the latest official total's
-    `score_as_of`, `execution_rate`, `execution_points`, `indicator_points`, `total` and `grade`
-    (None where the project has no official score yet). One query.
+    `executed` (latest 执行数) and `executed_as_of`, the latest official total's `score_as_of`,
+    `execution_rate`, `execution_points`, `indicator_points`, `total` and `grade` (None where the project has
+    no official score yet), and `light`, `light_rank`, `status_as_of` and `last_update`. One query.
     """
     return _annotated(Project.objects.filter(unit=unit, year=year).select_related("lead")).order_by("name", "pk")
 
 
-def rollup_rows(*, unit_ids, year: int) -> QuerySet[Project]:
-    """The projects of several units and a year, annotated as `scorecard_rows` (for the roll-up)."""
-    return _annotated(Project.objects.filter(unit_id__in=list(unit_ids), year=year)).order_by("unit_id", "name")
+def unit_table_of(*, unit: Unit, year: int) -> GoalTable | None:
+    """The unit's 部门整体 table of the year (None without one)."""
+    return GoalTable.objects.filter(unit=unit, year=year, scope=GoalTable.Scope.UNIT).select_related("unit").first()
 
 
-def scorecard_tables(*, unit_ids, year: int) -> list[GoalTable]:
-    """The goal tables (project and 部门整体) of the units and year, projects loaded. One query."""
-    return list(
-        GoalTable.objects.filter(unit_id__in=list(unit_ids), year=year).select_related("project").order_by("pk")
-    )
+def stale_tables_count(*, unit_ids, year: int) -> int:
+    """How many goal tables of the units and year changed since they were last scored (one query)."""
+    return GoalTable.objects.filter(unit_id__in=list(unit_ids), year=year).filter(
+        Q(scored_at__isnull=True) | Q(scored_at__lt=F("changed_at"))
+    ).count()
 
 
-def statuses_for(*, tables: list[GoalTable]) -> tuple[dict[int, TableStatus], dict[int, TableStatus]]:
-    """Lights and last updates of the tables (`table_statuses`, a fixed number of queries):
-    keyed by project id for the project tables, and by table id for all of them (部门整体 included)."""
-    by_table = table_statuses(tables=tables)
-    return {t.project_id: by_table[t.pk] for t in tables if t.project_id}, by_table
+@dataclass(frozen=True)
+class PolicyKey:
+    """What deciding a table's scoring policy needs (`kpi.rescoring.selectors.policies_by_table`)."""
+
+    pk: int
+    year: int
+    policy_id: int | None
 
 
-def light_of(statuses: dict[int, TableStatus], project_id: int) -> Light:
-    status = statuses.get(project_id)
-    return status.light if status is not None else Light.NONE
+def policy_keys(*, unit_ids, year: int) -> list[PolicyKey]:
+    """One key per distinct policy the units' tables of the year name (or none): enough to name the policies
+    they are scored under without loading every table. One query."""
+    named = (GoalTable.objects.filter(unit_id__in=list(unit_ids), year=year).order_by("policy_id")
+             .values_list("policy_id", flat=True).distinct())
+    return [PolicyKey(pk=i, year=year, policy_id=policy_id) for i, policy_id in enumerate(named)]
 
 
-def light_ordering(statuses: dict[int, TableStatus]) -> Case:
-    """An expression ranking projects by light, worst first, for sorting in the database."""
-    groups: dict[Light, list[int]] = {}
-    for project_id, status in statuses.items():
-        groups.setdefault(status.light, []).append(project_id)
-    rank = {light: i for i, light in enumerate(LIGHTS)}
-    if not groups:
-        return Value(rank[Light.NONE], output_field=IntegerField())
-    return Case(
-        *[When(pk__in=ids, then=Value(rank[light])) for light, ids in groups.items()],
-        default=Value(rank[Light.NONE]),
-        output_field=IntegerField(),
-    )
-
-
-def last_update_ordering(statuses: dict[int, TableStatus]) -> Case:
-    """An expression giving each project its last update (from table_statuses), for sorting in the database.
-
-    One WHEN per project that reported anything: bounded by the projects of the page's scope.
-    """
-    whens = [
-        When(pk=project_id, then=Value(status.last_update))
-        for project_id, status in statuses.items()
-        if status.last_update is not None
-    ]
-    if not whens:
-        return Value(None, output_field=DateTimeField())
-    return Case(*whens, default=Value(None), output_field=DateTimeField())
+def light_of(record) -> Light:
+    """The light of a row of `scorecard_rows`."""
+    return Light(record.light)
 
 
 # --- totals of a set of rows ----------------------------------------------------------------------
@@ -142,16 +122,17 @@ class Summary:
     lights: Counter = field(default_factory=Counter)
     grades: Counter = field(default_factory=Counter)
 
-    def add_row(self, row, light: Light) -> None:
-        # SQLite hands annotations back unrounded (41.8000000000000): money has four places, points two.
-        self.projects += 1
-        self.budget += Decimal(row.full_budget or 0).quantize(_MONEY)
-        self.executed += Decimal(row.executed or 0).quantize(_MONEY)
-        if row.total is not None:
-            self.scored += 1
-            self.total_sum += Decimal(row.total).quantize(_CENT)
-        self.grades[row.grade or UNSCORED] += 1
-        self.lights[light] += 1
+    def add_group(self, *, light: str, grade: str | None, projects: int, budget, executed, scored: int,
+                  total_sum) -> None:
+        """Add one group of `unit_summaries`' aggregate (projects of one unit with one light and grade)."""
+        # SQLite hands sums back unrounded (41.8000000000000): money has four places, points two.
+        self.projects += projects
+        self.budget += Decimal(budget or 0).quantize(_MONEY)
+        self.executed += Decimal(executed or 0).quantize(_MONEY)
+        self.scored += scored
+        self.total_sum += Decimal(total_sum or 0).quantize(_CENT)
+        self.grades[grade or UNSCORED] += projects
+        self.lights[Light(light)] += projects
 
     def add(self, other: Summary) -> None:
         self.projects += other.projects
@@ -183,11 +164,25 @@ class Summary:
         return [(grade, self.grades.get(grade, 0)) for grade in (*GRADES, UNSCORED)]
 
 
-def summarize(rows, statuses: dict[int, TableStatus]) -> Summary:
-    summary = Summary()
-    for row in rows:
-        summary.add_row(row, light_of(statuses, row.pk))
-    return summary
+def unit_summaries(*, unit_ids, year: int) -> dict[int, Summary]:
+    """Per unit, the figures of its projects of the year, aggregated in the database from the stored table
+    summaries: one query grouped by unit, light and grade, whatever the number of units and projects."""
+    unit_ids = list(unit_ids)
+    summaries = {pk: Summary() for pk in unit_ids}
+    groups = (
+        _annotated(Project.objects.filter(unit_id__in=unit_ids, year=year))
+        .order_by().values("unit_id", "light", "grade")
+        .annotate(
+            projects=Count("pk"), budget_sum=Sum("full_budget"), executed_sum=Sum("executed"),
+            scored=Count("table_summary__official_total"), total_sum=Sum("table_summary__official_total"),
+        )
+    )
+    for group in groups:
+        summaries[group["unit_id"]].add_group(
+            light=group["light"], grade=group["grade"], projects=group["projects"], budget=group["budget_sum"],
+            executed=group["executed_sum"], scored=group["scored"], total_sum=group["total_sum"],
+        )
+    return summaries
 
 
 # --- the unit scorecard's charts ------------------------------------------------------------------
@@ -201,15 +196,16 @@ def elapsed_share(as_of: dt.date | None) -> Decimal | None:
     return None if as_of is None else Decimal(as_of.month) / Decimal(12)
 
 
-def unit_chart_data(rows, statuses: dict[int, TableStatus], summary: Summary) -> dict:
-    """Data of the unit scorecard's charts: 执行率 against time elapsed per project, and the grade histogram."""
+def unit_chart_data(rows: QuerySet[Project], summary: Summary) -> dict:
+    """Data of the unit scorecard's charts: 执行率 against time elapsed per project, and the grade histogram
+    (one query: the rows' values, no model instances)."""
     execution = {"projects": [], "rate": [], "elapsed": []}
-    for row in rows:
-        status = statuses.get(row.pk)
-        as_of = status.as_of if status and status.as_of else row.executed_as_of
-        execution["projects"].append(row.name)
-        execution["rate"].append(_percent(row.execution_rate))
-        execution["elapsed"].append(_percent(elapsed_share(as_of)))
+    for name, rate, status_as_of, executed_as_of in rows.values_list(
+        "name", "execution_rate", "status_as_of", "executed_as_of"
+    ):
+        execution["projects"].append(name)
+        execution["rate"].append(_percent(rate))
+        execution["elapsed"].append(_percent(elapsed_share(status_as_of or executed_as_of)))
     grades = summary.grade_counts
     return {
         "execution": execution,

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from budgets.models import Project
 from kpi.formatting import money_text, percent_text, person_name
 
-from .selectors import GRADES, last_update_ordering, light_of, light_ordering
+from .selectors import GRADES, light_of
 
 NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
 DASH = "—"
@@ -77,8 +77,8 @@ class UnitScorecardTable(BaseTable):
     indicator_points = DecimalColumn("指标得分", accessor="indicator_points")
     total = DecimalColumn("总分", accessor="total")
     grade = tables.Column("等级", accessor="grade", default=DASH)
-    light = tables.Column("监控", accessor="pk", empty_values=(), attrs={"td": {"class": "nowrap"}})
-    last_update = tables.Column("最近更新", accessor="pk", empty_values=(), attrs={"td": {"class": "nowrap"}})
+    light = tables.Column("监控", accessor="light", empty_values=(), attrs={"td": {"class": "nowrap"}})
+    last_update = tables.Column("最近更新", accessor="last_update", empty_values=(), attrs={"td": {"class": "nowrap"}})
 
     class Meta(BaseTable.Meta):
         model = Project
@@ -86,10 +86,6 @@ class UnitScorecardTable(BaseTable):
         sequence = ("project", "lead", "budget", "executed", "execution_rate", "execution_rate_percent",
                     "execution_points", "indicator_points", "total", "grade", "light", "last_update")
         empty_text = "没有符合条件的项目。"
-
-    def __init__(self, *args, statuses=None, **kwargs):
-        self.statuses = statuses or {}
-        super().__init__(*args, **kwargs)
 
     # --- cells: render_* for the page, value_* for the export ----------------------------------------
 
@@ -127,15 +123,14 @@ class UnitScorecardTable(BaseTable):
         return column.value(value)
 
     def render_light(self, record):
-        light = light_of(self.statuses, record.pk)
+        light = light_of(record)
         return format_html('<span class="light light-{}" title="{}"></span>{}', light.value, light.label, light.label)
 
     def value_light(self, record):
-        return light_of(self.statuses, record.pk).label
+        return light_of(record).label
 
     def _last_update(self, record) -> str:
-        status = self.statuses.get(record.pk)
-        return f"{timezone.localtime(status.last_update):%Y-%m-%d %H:%M}" if status and status.last_update else ""
+        return f"{timezone.localtime(record.last_update):%Y-%m-%d %H:%M}" if record.last_update else ""
 
     def render_last_update(self, record):
         return self._last_update(record) or DASH
@@ -170,9 +165,8 @@ class UnitScorecardTable(BaseTable):
         return _nulls_last(queryset.annotate(grade_rank=rank), "grade_rank", is_descending)
 
     def order_light(self, queryset, is_descending):
-        # Ascending: worst first (红 黄 蓝 绿 未填报).
-        return _nulls_last(queryset.annotate(light_rank=light_ordering(self.statuses)), "light_rank", is_descending)
+        # Ascending: worst first (红 黄 蓝 绿 未填报), the rank the rescore stored.
+        return _nulls_last(queryset, "light_rank", is_descending)
 
     def order_last_update(self, queryset, is_descending):
-        ordered = queryset.annotate(last_update_at=last_update_ordering(self.statuses))
-        return _nulls_last(ordered, "last_update_at", is_descending)
+        return _nulls_last(queryset, "last_update", is_descending)

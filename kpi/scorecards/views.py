@@ -26,16 +26,15 @@ from .filters import UnitScorecardFilter
 from .selectors import (
     Summary,
     latest_table_scores,
-    light_of,
+    policy_keys,
     project_scorecard,
     project_with_scorecard,
-    rollup_rows,
     scorecard_rows,
-    scorecard_tables,
-    statuses_for,
-    summarize,
+    stale_tables_count,
     table_scorecard,
     unit_chart_data,
+    unit_summaries,
+    unit_table_of,
 )
 from .tables import UnitScorecardTable
 
@@ -101,7 +100,8 @@ PAGE_SIZE = 25
 
 
 class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, FilterView):
-    """单位绩效看板 — every project of a unit and year with its execution, scores, grade and light.
+    """单位绩效看板 — every project of a unit and year with its execution, scores, grade and light, read from
+    the stored table summaries (sorted, filtered, counted in the database; one page of rows built).
 
     Open to the unit's administrators, reviewers above it and superusers (404 to anyone else).
     """
@@ -122,8 +122,8 @@ class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, Filte
 
     def get(self, request, *args, **kwargs):
         self.year = kwargs["year"]
-        self.tables = scorecard_tables(unit_ids=[self.unit.pk], year=self.year)
-        self.statuses, self.table_statuses = statuses_for(tables=self.tables)
+        # What names the policies of the unit's tables on the page (unit.html: tables_policies view.tables).
+        self.tables = policy_keys(unit_ids=[self.unit.pk], year=self.year)
         return super().get(request, *args, **kwargs)
 
     @property
@@ -134,12 +134,6 @@ class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, Filte
     def get_queryset(self):
         return scorecard_rows(unit=self.unit, year=self.year)
 
-    def get_filterset_kwargs(self, filterset_class):
-        return {**super().get_filterset_kwargs(filterset_class), "statuses": self.statuses}
-
-    def get_table_kwargs(self):
-        return {"statuses": self.statuses}
-
     def get_export_filename(self, export_format):
         return f"scorecard-unit{self.unit.pk}-{self.year}.{export_format}"
 
@@ -147,26 +141,25 @@ class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, Filte
         if self.export_format:
             return kwargs  # the export builds its own table of every filtered row
         context = super().get_context_data(**kwargs)
-        rows = list(self.get_queryset())  # the header counts every project, whatever the filter
-        summary = summarize(rows, self.statuses)
-        unit_table = next((t for t in self.tables if t.scope == GoalTable.Scope.UNIT), None)
+        # The header counts every project, whatever the filter.
+        summary = unit_summaries(unit_ids=[self.unit.pk], year=self.year)[self.unit.pk]
+        unit_table = unit_table_of(unit=self.unit, year=self.year)
         unit_indicators, unit_totals = table_scorecard(table=unit_table) if unit_table else ([], {})
-        if unit_table is not None:
-            lights = self.table_statuses[unit_table.pk].indicator_lights
-            for indicator in unit_indicators:
-                indicator.light = lights.get(indicator.pk)
+        unit_status = table_statuses(tables=[unit_table])[unit_table.pk] if unit_table else None
+        for indicator in unit_indicators:
+            indicator.light = unit_status.indicator_lights.get(indicator.pk)
         years = sorted(
             {self.year, *Project.objects.filter(unit=self.unit).order_by().values_list("year", flat=True).distinct()},
             reverse=True,
         )
         context.update(
             unit=self.unit, year=self.year, years=years, summary=summary,
-            chart=unit_chart_data(rows, self.statuses, summary),
+            chart=unit_chart_data(self.get_queryset(), summary),
             unit_table=unit_table, unit_indicators=unit_indicators,
             unit_total=unit_totals.get("official"), unit_pending_total=unit_totals.get("pending"),
-            unit_status=self.table_statuses.get(unit_table.pk) if unit_table else None,
+            unit_status=unit_status,
             export_formats=self.export_formats, export_param=self.export_trigger_param,
-            stale=sum(1 for t in self.tables if t.is_stale),
+            stale=stale_tables_count(unit_ids=[self.unit.pk], year=self.year),
         )
         return context
 
@@ -226,20 +219,20 @@ def _year(request, default: int) -> int:
 
 @login_required
 def rollup(request):
-    """绩效看板 — the units the user may see as a tree, each with its figures and lights for a year."""
+    """绩效看板 — the units the user may see as a tree, each with its figures and lights for a year, aggregated
+    in the database from the stored table summaries (one query for every unit), the subtrees summed in Python
+    over the tree (no query per level)."""
     units = list(units_for_user(user=request.user).order_by("code"))
     unit_ids = [u.pk for u in units]
-    years = sorted(set(GoalTable.objects.filter(unit_id__in=unit_ids).values_list("year", flat=True)), reverse=True)
+    years = sorted(set(GoalTable.objects.filter(unit_id__in=unit_ids).order_by().values_list("year", flat=True)
+                       .distinct()), reverse=True)
     year = _year(request, default=years[0] if years else timezone.localdate().year)
-    tables = scorecard_tables(unit_ids=unit_ids, year=year)
-    statuses, _ = statuses_for(tables=tables)
-    summaries = {pk: Summary() for pk in unit_ids}
-    for row in rollup_rows(unit_ids=unit_ids, year=year):
-        summaries[row.unit_id].add_row(row, light_of(statuses, row.pk))
+    summaries = unit_summaries(unit_ids=unit_ids, year=year)
     overall = Summary()
     for summary in summaries.values():
         overall.add(summary)
     return render(request, "scorecards/home.html", {
         "year": year, "years": sorted({year, *years}, reverse=True), "rows": unit_tree(units, summaries),
-        "overall": overall, "stale": sum(1 for t in tables if t.is_stale),
+        "overall": overall, "stale": stale_tables_count(unit_ids=unit_ids, year=year),
+        "can_manage_policies": permissions.can_manage_policies(request.user),
     })

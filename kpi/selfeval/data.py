@@ -25,11 +25,10 @@ from budgets.models import PROJECT_SOURCES, UNIT_SOURCES, BudgetExecution, Unit,
 from kpi.formatting import money_text, percent_text, plain_decimal
 from kpi.models import Actual, GoalTable, Indicator, Report, Score, TableScore
 from kpi.rescoring.selectors import policies_by_table
-from kpi.scoring import DEFAULT_POLICY, EXECUTION_WEIGHT, score_execution
+from kpi.scoring import EXECUTION_WEIGHT, policy_name, policy_names, score_execution
 from kpi.targets import target_text
 
 PROJECT_TITLE = "项目支出绩效自评表"
-DEFAULT_POLICY_NAME = "默认评分政策"
 # The source rows of the funds block: (source field, label on the form).
 PROJECT_FUNDS_ROWS = tuple(zip((f for f, _ in PROJECT_SOURCES), ("其中：本年财政拨款", "上年结转资金", "其他资金")))
 UNIT_FUNDS_ROWS = UNIT_SOURCES
@@ -46,20 +45,10 @@ class NoTables(Exception):
     """The unit has no goal table in that year (the message is in Chinese)."""
 
 
-def policy_text(version: str) -> str:
-    """A scoring policy's version as people name it: 默认评分政策 for the built-in one, “名称（第2版）” for a
-    ScoringPolicy's "名称@v2"."""
-    if not version or version == DEFAULT_POLICY.version:
-        return DEFAULT_POLICY_NAME
-    name, marker, number = version.rpartition("@v")
-    if marker and name and number.isdigit():
-        return f"{name}（第{number}版）"
-    return version
-
-
-def policies_text(versions: str) -> str:
-    """Several versions as kept with a report ("default、名称@v2") by their Chinese names; "" for none."""
-    return "、".join(dict.fromkeys(policy_text(v) for v in (versions or "").split("、") if v))
+# A scoring policy's version as people name it (默认评分政策, “名称（第2版）”): kpi.scoring.policy_name; several
+# as kept with a report ("default、名称@v2"): policy_names.
+policy_text = policy_name
+policies_text = policy_names
 
 
 @dataclass(frozen=True)
@@ -71,7 +60,7 @@ class FundsRow:
     initial: Decimal | None  # 年初预算数
     full_year: Decimal | None  # 全年预算数
     executed: Decimal | None = None  # 全年执行数
-    weight: Decimal | None = None  # 分值 (10)
+    weight: Decimal | None = None  # 分值 (the policy's execution weight: 10 by default)
     rate: Decimal | None = None  # 执行率, a fraction (0.5370 = 53.70 %)
     points: Decimal | None = None  # 得分
     is_total: bool = False
@@ -284,11 +273,21 @@ def unit_tables(*, unit: Unit, year: int) -> list[GoalTable]:
     return sorted(tables, key=lambda t: (t.scope != GoalTable.Scope.UNIT, t.project.name if t.project_id else ""))
 
 
+def no_tables(*, unit: Unit, year: int) -> NoTables:
+    return NoTables(f"{unit.name}（{unit.code}）{year} 年度没有绩效目标表，无法生成绩效自评表。")
+
+
 def unit_evaluation(*, unit: Unit, year: int) -> UnitEvaluation:
     """A unit's self-evaluation of the year; NoTables when it has no goal table that year."""
     tables = unit_tables(unit=unit, year=year)
     if not tables:
-        raise NoTables(f"{unit.name}（{unit.code}）{year} 年度没有绩效目标表，无法生成绩效自评表。")
+        raise no_tables(unit=unit, year=year)
+    return tables_evaluation(unit=unit, year=year, tables=tables)
+
+
+def tables_evaluation(*, unit: Unit, year: int, tables: list[GoalTable]) -> UnitEvaluation:
+    """The self-evaluation of some of a unit's tables (a page of them, or all), in the order given; the tables
+    need `unit__parent` and `project` loaded."""
     evaluations = evaluations_build(tables=tables)
     unit_table = next((e for e in evaluations if e.is_unit_table), None)
     return UnitEvaluation(
@@ -324,11 +323,15 @@ def evaluations_build(*, tables: list[GoalTable]) -> list[ProjectEvaluation]:
         chosen[table.pk] = (as_of, by_date.get(as_of) if as_of else None)
 
     scores: dict[int, Score] = {}
-    wanted = [Q(table_id=pk, as_of=as_of) for pk, (as_of, _) in chosen.items() if as_of is not None]
-    if wanted:
-        condition = wanted[0]
-        for q in wanted[1:]:
-            condition |= q
+    # One condition per date, not per table: SQLite refuses an expression tree of a thousand ORs.
+    tables_on: dict[dt.date, list[int]] = defaultdict(list)
+    for pk, (as_of, _) in chosen.items():
+        if as_of is not None:
+            tables_on[as_of].append(pk)
+    if tables_on:
+        condition = Q()
+        for as_of, pks in tables_on.items():
+            condition |= Q(as_of=as_of, table_id__in=pks)
         for score in Score.objects.filter(condition, official=True).select_related("actual"):
             scores[score.indicator_id] = score
 
@@ -353,18 +356,19 @@ def evaluations_build(*, tables: list[GoalTable]) -> list[ProjectEvaluation]:
         for budget in UnitBudget.objects.filter(unit_id__in={u for u, _ in unit_keys}):
             unit_budgets[(budget.unit_id, budget.year)] = budget
 
-    policies = None
-    if any(total is None for _, total in chosen.values()):
-        policies = policies_by_table(tables)
+    # The 分值 of 预算执行率 and, for a table not scored yet, the policy's name come from the table's policy.
+    policies = policies_by_table(tables)
 
     evaluations = []
     for table in tables:
         as_of, total = chosen[table.pk]
-        policy_version = total.policy_version if total else policies[table.pk].version
+        policy = policies[table.pk]
         evaluations.append(_evaluation(
             table=table, as_of=as_of, total=total, approved=table.pk in approved_dates,
             indicators=indicators_by_table.get(table.pk, []), scores=scores, entered=entered,
-            unit_budget=unit_budgets.get((table.unit_id, table.year)), policy_version=policy_version,
+            unit_budget=unit_budgets.get((table.unit_id, table.year)),
+            policy_version=total.policy_version if total else policy.version,
+            execution_weight=policy.execution_weight,
             execution=_execution_until(executions.get(table.pk, ()), as_of),
         ))
     return evaluations
@@ -403,7 +407,7 @@ def _department_name(unit: Unit) -> str:
 
 
 def _evaluation(*, table, as_of, total, approved, indicators, scores, entered, unit_budget,
-                policy_version, execution) -> ProjectEvaluation:
+                policy_version, execution_weight, execution) -> ProjectEvaluation:
     missing: list[str] = []
     if table.status == GoalTable.Status.DRAFT:
         missing.append("绩效目标表尚未批复（仍为草稿）")
@@ -413,7 +417,8 @@ def _evaluation(*, table, as_of, total, approved, indicators, scores, entered, u
         missing.append("绩效目标表没有任何绩效指标")
 
     budget, executed, rate, execution_points = _execution(table, total, unit_budget)
-    funds = _funds(table, unit_budget, budget, executed, rate, execution_points, execution, missing)
+    funds = _funds(table, unit_budget, budget, executed, rate, execution_points, execution, missing,
+                   execution_weight)
     if budget is not None and budget == 0:
         missing.append("全年预算数为 0，预算执行率无法计算（执行率未定义，不计分）")
     if executed is None:
@@ -449,6 +454,7 @@ def _evaluation(*, table, as_of, total, approved, indicators, scores, entered, u
         grade=total.grade if total else None,
         policy_version=policy_version,
         missing=missing,
+        execution_weight=execution_weight,
     )
     evaluation.goal_actual = _goal_summary(evaluation)
     return evaluation
@@ -465,7 +471,8 @@ def _execution(table, total, unit_budget):
     return budget, None, None, None
 
 
-def _funds(table, unit_budget, budget, executed, rate, points, execution, missing) -> list[FundsRow]:
+def _funds(table, unit_budget, budget, executed, rate, points, execution, missing,
+           execution_weight=EXECUTION_WEIGHT) -> list[FundsRow]:
     """The funds block: 年度资金总额 and each source (a project's 本年财政拨款 / 上年结转 / 其他资金, or a unit's
     财政资金 上级安排 / 本级安排 and 其他资金) with its 年初预算数 (the published split), 全年预算数 (the
     adjusted split, or the published one when the budget was not adjusted) and 全年执行数 (the split of the
@@ -509,7 +516,7 @@ def _funds(table, unit_budget, budget, executed, rate, points, execution, missin
         else:
             missing.append(f"截至 {execution.as_of:%Y-%m-%d} 的全年执行数未按资金来源（{names}）登记，请补齐")
 
-    rows = [FundsRow("年度资金总额", initial, budget, executed, EXECUTION_WEIGHT, rate, points, is_total=True)]
+    rows = [FundsRow("年度资金总额", initial, budget, executed, execution_weight, rate, points, is_total=True)]
     rows += [FundsRow(label, published[field], full_year[field], spent[field]) for field, label in sources]
     return rows
 

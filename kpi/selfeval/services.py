@@ -7,6 +7,7 @@ import json
 import re
 import tempfile
 import zipfile
+from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
@@ -31,6 +32,7 @@ CONTENT_TYPES = {
 }
 SNAPSHOT_NAME = "自评数据.json"
 BUNDLE_STALE_AFTER = dt.timedelta(hours=1)  # well beyond CELERY_TASK_TIME_LIMIT (30 min)
+PROGRESS_STEPS = 200  # the progress is written every len(entries) // 200 files (every file in a small bundle)
 
 
 class FormatRefused(ValueError):
@@ -39,14 +41,15 @@ class FormatRefused(ValueError):
 
 # --- rendering ------------------------------------------------------------------------------------------
 
-def unit_report_render(*, evaluation: UnitEvaluation, fmt: str, generated_at: dt.datetime | None = None) -> bytes:
-    """A whole unit's report as json, xlsx or pdf bytes."""
+def unit_report_render(*, evaluation: UnitEvaluation, fmt: str, generated_at: dt.datetime | None = None,
+                       kit: pdf.FontKit | None = None) -> bytes:
+    """A whole unit's report as json, xlsx or pdf bytes (`kit`: the fonts of a batch, see pdf.font_kit)."""
     if fmt == "json":
         return json_bytes(evaluation.as_json())
     if fmt == "xlsx":
         return xlsx.unit_workbook(evaluation, generated_at=generated_at)
     if fmt == "pdf":
-        return pdf.unit_pdf(evaluation, generated_at=generated_at)
+        return pdf.unit_pdf(evaluation, generated_at=generated_at, kit=kit)
     raise FormatRefused(f"不支持的格式“{fmt}”：只能是 {'、'.join(FORMATS)}。")
 
 
@@ -59,10 +62,10 @@ def table_report_render(*, table: GoalTable, fmt: str,
     return _render_table(evaluation, fmt, generated_at), evaluation
 
 
-def _render_table(evaluation: ProjectEvaluation, fmt: str, generated_at) -> bytes:
+def _render_table(evaluation: ProjectEvaluation, fmt: str, generated_at, kit: pdf.FontKit | None = None) -> bytes:
     if fmt == "xlsx":
         return xlsx.table_workbook(evaluation, generated_at=generated_at)
-    return pdf.table_pdf(evaluation, generated_at=generated_at)
+    return pdf.table_pdf(evaluation, generated_at=generated_at, kit=kit)
 
 
 def json_bytes(data: dict) -> bytes:
@@ -182,16 +185,22 @@ def selfeval_bundle_build(*, report_id: int) -> None:
     SelfEvalReport.objects.filter(pk=report_id).update(total=len(entries))
     now = timezone.now()
     local = timezone.localtime(now)
-    with tempfile.TemporaryFile() as buffer:
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    every = max(1, len(entries) // PROGRESS_STEPS)
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryFile() as buffer:
+        # The fonts cut once for every PDF of the bundle (the month's date and time in the notes included).
+        kit = pdf.font_kit(texts=[*pdf.evaluation_texts(evaluation), f"{local:%Y-%m-%d %H:%M}"],
+                           folder=Path(folder))
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
             for done, (name, fmt, subject) in enumerate(entries, start=1):
                 if isinstance(subject, UnitEvaluation):
-                    data = unit_report_render(evaluation=subject, fmt=fmt, generated_at=local)
+                    data = unit_report_render(evaluation=subject, fmt=fmt, generated_at=local, kit=kit)
                 else:
-                    data = _render_table(subject, fmt, local)
+                    data = _render_table(subject, fmt, local, kit)
+                # xlsx and pdf are compressed already: stored as they are (deflating them again gains little)
                 archive.writestr(name, data)
-                SelfEvalReport.objects.filter(pk=report_id).update(done=done)
-            archive.writestr(SNAPSHOT_NAME, json_bytes(evaluation.as_json()))
+                if done % every == 0:
+                    SelfEvalReport.objects.filter(pk=report_id).update(done=done)
+            archive.writestr(SNAPSHOT_NAME, json_bytes(evaluation.as_json()), compress_type=zipfile.ZIP_DEFLATED)
         buffer.seek(0)
         stored = report.file.storage.save(report.file.field.generate_filename(report, "bundle.zip"), File(buffer))
     with transaction.atomic():

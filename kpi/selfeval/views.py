@@ -1,6 +1,7 @@
 """绩效自评 pages: one table's 自评表 (download, or keep a copy), a unit's page (missing items, kept reports,
 the bundle). Downloads read the stored official scores: a table still being rescored is not handed out."""
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -12,8 +13,8 @@ from kpi.goals.selectors import goal_tables_for_user
 from kpi.models import SelfEvalReport
 
 from . import services
-from .data import NoTables, policies_text, unit_evaluation
-from .selectors import selfeval_reports_for_user, selfeval_reports_of_unit
+from .data import no_tables, policies_text, tables_evaluation
+from .selectors import selfeval_reports_for_user, selfeval_reports_of_unit, unit_overview, unit_tables_ordered
 
 STALE_MESSAGE = "评分更新中：该绩效目标表有尚未计入得分的修改，请稍候约一分钟再下载。"
 
@@ -46,23 +47,33 @@ def _attachment(name: str) -> str:
     return content_disposition_header(as_attachment=True, filename=name)
 
 
+PAGE_SIZE = 50  # tables per page of the unit page: each is evaluated in full (its missing items)
+
+
 @login_required
 def unit_page(request, unit_pk: int, year: int):
-    """A unit's self-evaluation of the year: missing items, kept reports, the bundle and its progress."""
+    """A unit's self-evaluation of the year: the head counted over every table in SQL, then one page of the
+    tables (their missing items, downloads), the kept reports, the bundle and its progress. Only the page's
+    tables are evaluated, so the page costs the same for 5 projects or 1,000."""
     unit = get_object_or_404(units_for_user(user=request.user).select_related("parent"), pk=unit_pk)
-    try:
-        evaluation, error = unit_evaluation(unit=unit, year=year), ""
-    except NoTables as no_tables:
-        evaluation, error = None, str(no_tables)
+    overview = unit_overview(unit=unit, year=year)
+    evaluation, error, page = None, "", None
+    if overview.tables:
+        paginator = Paginator(unit_tables_ordered(unit=unit, year=year), PAGE_SIZE)
+        paginator.count = overview.tables  # counted with the head: not counted again
+        page = paginator.get_page(request.GET.get("page"))
+        evaluation = tables_evaluation(unit=unit, year=year, tables=list(page.object_list))
+    else:
+        error = str(no_tables(unit=unit, year=year))
     reports = selfeval_reports_of_unit(unit=unit, year=year)
     for report in reports:  # the policies by their Chinese names, not their stored versions
         report.policy_name = policies_text(report.policy_version)
     running = next((r for r in reports if r.table_id is None and r.status in (
         SelfEvalReport.Status.PENDING, SelfEvalReport.Status.RUNNING)), None)
-    stale = {t.pk for t in goal_tables_for_user(user=request.user).filter(unit=unit, year=year) if t.is_stale}
+    stale = {t.pk for t in page.object_list if t.is_stale} if page else set()
     return render(request, "selfeval/unit.html", {
         "unit": unit, "year": year, "evaluation": evaluation, "error": error, "reports": reports,
-        "running": running, "stale": stale,
+        "running": running, "stale": stale, "overview": overview, "page": page,
     })
 
 

@@ -10,6 +10,8 @@ is the text 缺失, never 0. Every sheet prints on A4 portrait, fitted to the pa
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from copy import copy
 from decimal import Decimal
 from io import BytesIO
 
@@ -31,13 +33,15 @@ from kpi.spreadsheets import (
     fit_to_width,
     merge,
     put,
-    put_merged,
     sheet_title,
     song,
     wrapped_lines,
 )
 
 from .data import NOT_APPLICABLE, PROJECT_TITLE, UNIT_TITLE, ProjectEvaluation, UnitEvaluation, note_parts
+
+# Per workbook (a style is an index into the workbook's own lists): key → the cell's StyleArray.
+_STYLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 MISSING = "缺失"
 NONE = "—"  # a cell the official form leaves empty (分值, 执行率 and 得分 of the source rows)
@@ -104,6 +108,7 @@ class _Form:
         self.sheet = sheet
         self.row = 1
         self.fits: list[int] = []  # rows whose height is estimated from their text at the end
+        self.styles = _STYLES.setdefault(sheet.parent, {})  # (font, alignment, fill, border): the cell style
         for index, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = width
         _page_setup(sheet)
@@ -277,9 +282,19 @@ class _Form:
     # cells
 
     def cell(self, row: int, column: int, value, *, font=_FONT, align=LEFT, fill=None, border=True):
-        """A text is stored as text: a target "=100%" or a project "=HYPERLINK(…)" is never a formula."""
-        return put(self.sheet, row, column, value, font=font, align=align, fill=fill,
-                   border=BORDER if border else None)
+        """A text is stored as text: a target "=100%" or a project "=HYPERLINK(…)" is never a formula.
+
+        The style of each combination is looked up once per workbook and then copied (openpyxl hashes every
+        font, alignment, fill and border it is given: most of the time of a big workbook)."""
+        border = BORDER if border else None
+        key = (id(font), id(align), id(fill), id(border))
+        style = self.styles.get(key)
+        if style is None:
+            cell = put(self.sheet, row, column, None, font=font, align=align, fill=fill, border=border)
+            self.styles[key] = copy(cell._style)
+        else:
+            self.sheet.cell(row=row, column=column)._style = copy(style)
+        return put(self.sheet, row, column, value)
 
     def label(self, row: int, column: int, text: str | None):
         return self.cell(row, column, text, font=_BOLD, align=CENTER, fill=LABEL_FILL)
@@ -288,8 +303,8 @@ class _Form:
                last_row: int | None = None):
         """A merged range with its value in the top-left cell; every cell of it is bordered (Excel draws the
         border of a merged range from its cells)."""
-        put_merged(self.sheet, row, first, last_row or row, last, value, font=font, align=align, fill=fill,
-                   border=BORDER if border else None)
+        self.cell(row, first, value, font=font, align=align, fill=fill, border=border)  # as put_merged does
+        merge(self.sheet, row, first, last_row or row, last, border=BORDER if border else None)
 
     def number(self, row: int, column: int, value: Decimal | None, *, number_format=NUMBER_FORMAT, font=_FONT):
         if value is None:

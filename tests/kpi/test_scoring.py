@@ -960,3 +960,296 @@ def test_property_table_total_within_100(data):
     result = score_table(items=items, execution=None if exec_points is None else ExecutionScore(None, exec_points))
     assert D(0) <= result.total <= D(100)
     assert result.total.as_tuple().exponent == -2
+
+
+# ==================================================================================================
+# regional settings of a Policy (issue 14): each computed from its rule, never by calling the engine
+#
+#   execution_weight        execution points = W × min(rate, 1); the indicators share 100 − W
+#   overachievement_deduction   按照完成比例赋分, a > t × (1 + flag) → max(w − d, 0); the flag stays
+#   execution_caps          total = min(total, the lowest highest-total among the caps whose rate the 执行率
+#                           (in %) is below); an undefined rate applies none
+#   whole_points            points = ROUND_HALF_UP(raw, 0) — once, on the raw value — never above ⌊w⌋
+# ==================================================================================================
+
+from decimal import ROUND_FLOOR  # noqa: E402
+
+from kpi.scoring import DEFAULT_POLICY_NAME, EXECUTION_WEIGHT, policy_name, policy_names  # noqa: E402
+
+CAPS = ((D(80), D(89)), (D(70), D(79)), (D(60), D(69)), (D(50), D(59)))
+WHOLE = Policy(whole_points=True)
+
+
+def q0(x: Decimal) -> Decimal:
+    """Whole points: ROUND_HALF_UP to an integer, shown with 2 places."""
+    return x.quantize(D(1), ROUND_HALF_UP).quantize(CENT)
+
+
+def rule_cap(rate_percent, total: Decimal, caps) -> Decimal:
+    """The cap rule in words: the strictest (lowest) highest-total of the caps the rate is below."""
+    if rate_percent is None:
+        return total
+    applying = [highest for below, highest in caps if rate_percent < below]
+    return min(total, min(applying)) if applying else total
+
+
+def test_the_default_policy_keeps_the_published_defaults():
+    assert DEFAULT_POLICY.execution_weight == EXECUTION_WEIGHT == D(10)
+    assert DEFAULT_POLICY.indicator_weight_total == D(90)
+    assert DEFAULT_POLICY.overachievement_deduction == 0 and not DEFAULT_POLICY.whole_points
+    assert DEFAULT_POLICY.execution_caps == () and DEFAULT_POLICY.reason_below_execution_rate is None
+    assert DEFAULT_POLICY.reason_over_target_percent is None
+    assert DEFAULT_POLICY.name == DEFAULT_POLICY_NAME == "默认评分政策"
+
+
+@pytest.mark.parametrize(("version", "name"), [
+    ("default", "默认评分政策"), ("", "默认评分政策"), ("新疆2026@v2", "新疆2026（第2版）"), ("a@b@v10", "a@b（第10版）"),
+    ("odd", "odd"),
+])
+def test_policy_name(version, name):
+    assert policy_name(version) == name
+    assert Policy(version=version or "default").name == name
+
+
+def test_policy_names_each_once():
+    assert policy_names("default、新疆2026@v2、default") == "默认评分政策、新疆2026（第2版）"
+    assert policy_names(["新疆2026@v1", "新疆2026@v2"]) == "新疆2026（第1版）、新疆2026（第2版）"
+    assert policy_names("") == ""
+
+
+# --- execution_weight ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("weight", "budget", "executed"), [
+    ("20", "100", "93.21"), ("20", "100", "100"), ("20", "100", "130"), ("20", "438.768", "401.5"),
+    ("20", "100", "0"), ("10", "100", "93.21"), ("15", "80", "61"), ("20", "3", "1"),
+])
+def test_execution_points_are_the_policy_weight_times_the_rate(weight, budget, executed):
+    w, b, e = D(weight), D(budget), D(executed)
+    rate = q4(e / b)
+    expected = q2(w * min(rate, D(1))) if rate < 1 else w.quantize(CENT, ROUND_DOWN)
+    assert score_execution(budget=b, executed=e, weight=w) == ExecutionScore(rate, expected)
+
+
+def test_a_policy_execution_weight_makes_the_table_total_out_of_100():
+    # 预算执行率 20 points, the indicators 80: 40 + 25 + 15 (a published 20-point table)
+    policy = Policy(execution_weight=D(20))
+    items = [TableItem(D(40), D("40.00")), TableItem(D(25), D("20.00")), TableItem(D(15), D("15.00"))]
+    execution = ExecutionScore(D("0.9000"), D("18.00"))
+    result = score_table(items=items, execution=execution, policy=policy)
+    assert result.total == D("40.00") + D("20.00") + D("15.00") + D("18.00")
+    # full marks are 100 with the policy's weight, so a not-applicable indicator rescales over 20 + 65
+    items[1] = TableItem(D(25), None, True)
+    rescaled = score_table(items=items, execution=execution, policy=policy)
+    assert rescaled.total == q2((D(40) + D(15) + D(18)) * D(100) / D(75))
+    assert rescaled.scale == q4(D(100) / D(75))
+    # an explicit execution_weight still wins over the policy's (score_table's old keyword)
+    explicit = score_table(items=items, execution=ExecutionScore(D("0.9000"), D("9.00")), execution_weight=D(10),
+                           policy=policy)
+    assert explicit.total == q2((D(40) + D(15) + D(9)) * D(90) / D(65))
+
+
+# --- overachievement_deduction ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "actual", "weight", "flag", "deduction", "rule"), [
+    (">=100人次", "131", "10", "0.3", "2", PROP),  # 31% over a 30% flag: deducted
+    (">=100人次", "130", "10", "0.3", "2", PROP),  # exactly 30% over: not more than the flag
+    (">=100人次", "200", "10", "0.2", "2.5", PROP),
+    (">=100人次", "200", "1.5", "0.2", "2", PROP),  # the deduction exceeds the weight: 0, never below
+    ("=100%", "100", "10", "0", "2", PROP),  # equals hit exactly: not over
+    (">=6万人次", "9.1", "10", "0.5", "3", PROP),
+    (">=90%", "99", "10", "0.05", "2", SATIS),  # 满意度赋分: flagged, not deducted
+    (">=100人次", "150", "10", "0.2", "2", DIRECT),  # 直接赋分: flagged, not deducted
+    (">=100人次", "90", "10", "0.2", "2", PROP),  # below target: the proportional score, nothing to deduct
+    ("<=50元/人", "20", "10", "0.2", "2", PROP),  # reverse: less is better, never over-achieved
+])
+def test_overachievement_deduction_follows_the_rule(text, actual, weight, flag, deduction, rule):
+    t, a, w, f, d = parse_target(text).value, D(actual), D(weight), D(flag), D(deduction)
+    kind = parse_target(text).kind
+    over = kind in (Kind.POSITIVE, Kind.EQUALS) and a > t * (1 + f)
+    if kind is Kind.REVERSE:
+        plain = w.quantize(CENT, ROUND_DOWN) if a <= t else q2(w * t / a)
+    elif rule is DIRECT:
+        plain = w.quantize(CENT, ROUND_DOWN) if a >= t else D("0.00")
+    else:
+        plain = w.quantize(CENT, ROUND_DOWN) if a >= t else q2(w * a / t)
+    expected = max(plain - d, D(0)).quantize(CENT) if over and rule is PROP else plain
+    policy = Policy(overachievement_flag=f, overachievement_deduction=d)
+    result = score(text, actual, weight, rule=rule, policy=policy)
+    assert result.points == expected
+    assert ("overachievement" in result.flags) == over  # the flag stays as today
+    if over and rule is PROP:
+        assert f"扣 {deduction} 分" in result.explanation
+    check_invariants(result, w)
+
+
+def test_no_deduction_is_the_flag_only():
+    result = score(">=100人次", "150", "10")
+    assert result.points == D("10.00") and "overachievement" in result.flags
+
+
+# --- execution_caps --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("rate", "total"), [
+    ("0.7999", "95.00"), ("0.8000", "95.00"), ("0.75", "95.00"), ("0.75", "70.00"), ("0.6999", "92.00"),
+    ("0.45", "88.50"), ("0.4999", "59.00"), ("0.50", "60.00"), ("0.95", "99.00"), ("0", "40.00"),
+])
+def test_execution_caps_bound_the_total(rate, total):
+    rate, raw = D(rate), D(total)
+    items = [TableItem(D(90), raw - q2(D(10) * rate))]
+    execution = ExecutionScore(rate, q2(D(10) * rate))
+    result = score_table(items=items, execution=execution, policy=Policy(execution_caps=CAPS))
+    expected = rule_cap(rate * 100, raw, CAPS)
+    assert result.total == expected
+    applying = [h for b, h in CAPS if rate * 100 < b]
+    if applying:
+        assert result.cap == min(applying)
+        assert "总分最高" in result.explanation and f"{min(applying)}" in result.explanation
+    else:
+        assert result.cap is None and result.explanation == ""
+
+
+def test_an_undefined_rate_applies_no_cap():
+    items = [TableItem(D(90), D("90.00"))]
+    undefined = score_execution(budget=D(0), executed=D(5))
+    result = score_table(items=items, execution=undefined, policy=Policy(execution_caps=CAPS))
+    assert result.total == D("90.00") and result.cap is None
+    assert score_table(items=items, execution=None, policy=Policy(execution_caps=CAPS)).total == D("90.00")
+
+
+def test_the_strictest_cap_wins_in_any_order():
+    caps = tuple(reversed(CAPS)) + ((D(90), D(95)),)
+    result = score_table(items=[TableItem(D(90), D("85.00"))], execution=ExecutionScore(D("0.55"), D("5.50")),
+                         policy=Policy(execution_caps=caps))
+    assert result.total == D(69).quantize(CENT)  # below 90, 80, 70 and 60: the lowest of 95, 89, 79, 69
+
+
+def test_grades_follow_the_capped_total():
+    result = score_table(items=[TableItem(D(90), D("88.00"))], execution=ExecutionScore(D("0.68"), D("6.80")),
+                         policy=Policy(execution_caps=CAPS))
+    assert result.total == D("79.00") and grade_for(result.total) == "中"  # 94.80 uncapped: 优
+
+
+# --- whole_points ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "actual", "weight", "rule"), [
+    (">=100%", "84.95", "10", PROP),  # raw 8.495: 8 (2-place rounding first would give 8.50 → 9)
+    (">=100%", "85", "10", PROP),  # raw 8.5: 9
+    (">=95%", "90", "20", PROP),  # raw 18.947…: 19
+    (">=3件", "2", "7", PROP),  # raw 4.666…: 5
+    ("<=4.33万元/月", "4.80", "20", PROP),  # reverse: 20 × 4.33 / 4.8 = 18.041…: 18
+    ("=50-100元", "120", "10", PROP),  # above the range: 10 × 100 / 120 = 8.33…: 8
+    (">=100%", "120", "7.5", PROP),  # full marks on a 7.5 weight: ⌊7.5⌋ = 7, never above the weight
+    (">=90%", "85", "10", SATIS),  # 9.444…: 9
+    ("每月25日前", True, "9.6", DIRECT),
+])
+def test_whole_points_round_the_raw_score_once(text, actual, weight, rule):
+    target = parse_target(text)
+    t, w = target.value, D(weight)
+    a = D(actual) if isinstance(actual, str) else actual
+    if rule is DIRECT or target.kind is Kind.DEADLINE:
+        raw = w
+    elif target.kind is Kind.REVERSE:
+        raw = w if a <= t else w * t / a
+    elif target.kind is Kind.RANGE:
+        low, high = target.value, target.upper
+        raw = w if low <= a <= high else (w * a / low if a < low else w * high / a)
+    else:
+        raw = w if a >= t else w * a / t
+    expected = min(q0(raw), w.quantize(D(1), ROUND_FLOOR).quantize(CENT))
+    result = score(target, a, weight, rule=rule, policy=WHOLE)
+    assert result.points == expected
+    assert result.points == result.points.to_integral_value()
+    assert "按整数计分" in result.explanation
+    check_invariants(result, w)
+
+
+def test_whole_points_with_a_deduction():
+    policy = Policy(whole_points=True, overachievement_deduction=D("2.5"))
+    # full marks 10, over by 50%: 10 − 2.5 = 7.5 → 8
+    assert score(">=100人次", "150", "10", policy=policy).points == q0(D(10) - D("2.5"))
+
+
+@pytest.mark.parametrize(("weight", "budget", "executed"), [
+    ("10", "100", "84.95"), ("10", "100", "85"), ("20", "100", "93.21"), ("20", "100", "120"), ("7.5", "1", "1"),
+])
+def test_whole_execution_points(weight, budget, executed):
+    w, rate = D(weight), q4(D(executed) / D(budget))
+    expected = min(q0(w * min(rate, D(1))), w.quantize(D(1), ROUND_FLOOR).quantize(CENT))
+    assert score_execution(budget=D(budget), executed=D(executed), weight=w, whole_points=True).points == expected
+
+
+def test_whole_points_check_a_graded_score_once_rounded():
+    # 7.5 in 部分达成 [6, 8) of a weight 10 rounds to 8: outside the band, refused
+    with pytest.raises(ScoringError, match="按整数计分四舍五入为 8"):
+        score("有效提升", None, "10", rule=GRADED, policy=WHOLE, grade=PARTIAL, points=D("7.5"))
+    assert score("有效提升", None, "10", rule=GRADED, policy=WHOLE, grade=PARTIAL, points=D("7.4")).points == D("7.00")
+    assert score("有效提升", None, "10", rule=GRADED, policy=WHOLE, grade=ACHIEVED, points=D("8.5")).points == D("9.00")
+
+
+# --- properties ------------------------------------------------------------------------------------
+
+caps_strategy = st.lists(st.tuples(decimals(1, 100, places=0), decimals(0, 100, places=0)), max_size=5).map(tuple)
+regional_policies = st.builds(
+    Policy,
+    reverse_formula=st.sampled_from(list(ReverseFormula)),
+    overachievement_flag=decimals(0, 1),
+    overachievement_deduction=decimals(0, 20),
+    whole_points=st.booleans(),
+)
+
+
+@FAST
+@given(data=st.data(), caps=caps_strategy, rate=st.one_of(st.none(), decimals(0, 2, places=4)))
+def test_property_a_cap_never_raises_a_total(data, caps, rate):
+    n = data.draw(st.integers(1, 6), label="n")
+    items = [TableItem(w, data.draw(st.one_of(st.none(), decimals(0, w)), label=f"p{i}"))
+             for i, w in enumerate(data.draw(st.lists(decimals(0, 15), min_size=n, max_size=n), label="weights"))]
+    execution = ExecutionScore(rate, None if rate is None else q2(D(10) * min(rate, D(1))))
+    uncapped = score_table(items=items, execution=execution)
+    capped = score_table(items=items, execution=execution, policy=Policy(execution_caps=caps))
+    assert capped.total <= uncapped.total
+    assert capped.total == rule_cap(None if rate is None else rate * 100, uncapped.total,
+                                    [(b, h.quantize(CENT)) for b, h in caps])
+
+
+@FAST
+@given(text=st.sampled_from(PUBLISHED), rule=st.sampled_from(list(Rule)), weight=weights, actual=actuals,
+       policy=regional_policies, data=st.data())
+def test_property_regional_scores_stay_within_zero_and_weight(text, rule, weight, actual, policy, data):
+    """Whole points are integers, a deduction never takes a score below 0, and no score exceeds its weight."""
+    target = parse_target(text)
+    kw = {}
+    if rule is GRADED or (target.kind is Kind.QUALITATIVE and rule is not DIRECT):
+        entered = data.draw(decimals(0, weight, places=0 if policy.whole_points else 2), label="points")
+        kw = {"grade": _grade_of(entered, weight), "points": entered}
+    if target.kind is Kind.DEADLINE or rule is DIRECT:
+        actual = data.draw(st.one_of(st.booleans(), st.just(actual)), label="direct actual")
+    try:
+        result = score_indicator(rule=rule, target=target, actual=actual, weight=weight, policy=policy, **kw)
+    except ScoringError as error:
+        # a graded score that whole-point rounding moves out of its band is refused, in Chinese
+        assert policy.whole_points and "按整数计分" in str(error)
+        return
+    check_invariants(result, weight)
+    if policy.whole_points:
+        assert result.points == result.points.to_integral_value()
+
+
+@FAST
+@given(t=target_values, a=actuals, weight=weights, deduction=decimals(0, 200), flag=decimals(0, 1))
+def test_property_the_deduction_never_goes_below_zero(t, a, weight, deduction, flag):
+    policy = Policy(overachievement_flag=flag, overachievement_deduction=deduction)
+    result = score_indicator(rule=PROP, target=parse_target(f">={t}人次"), actual=a, weight=weight, policy=policy)
+    assert D(0) <= result.points <= weight
+    plain = score_indicator(rule=PROP, target=parse_target(f">={t}人次"), actual=a, weight=weight,
+                            policy=Policy(overachievement_flag=flag))
+    assert result.points == (max(plain.points - deduction, D(0)).quantize(CENT)
+                             if "overachievement" in plain.flags else plain.points)
+
+
+@FAST
+@given(budget=decimals(0, 10**6), executed=decimals(0, 10**6), weight=decimals(0, 30))
+def test_property_whole_execution_points_are_integers(budget, executed, weight):
+    result = score_execution(budget=budget, executed=executed, weight=weight, whole_points=True)
+    if result.points is not None:
+        assert result.points == result.points.to_integral_value() and D(0) <= result.points <= weight

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import platform
-import tempfile
 import time
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from kpi import scoring
+from kpi.benchmarks.database import throwaway_database
 from kpi.targets import parse_target
 
 INDICATORS_PER_TABLE = 10
@@ -183,28 +183,3 @@ class Command(BaseCommand):
                 batch_size=1000,
             )
         return len(rows) / (time.perf_counter() - started)
-
-
-class throwaway_database:
-    """Create a scratch test database on the configured backend and drop it afterwards."""
-
-    def __enter__(self):
-        self.tmp = None
-        if connection.vendor == "sqlite":
-            self.tmp = tempfile.NamedTemporaryFile(prefix="jixiao-bench-", suffix=".sqlite3", delete=False)
-            connection.settings_dict.setdefault("TEST", {})["NAME"] = self.tmp.name
-        else:
-            connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{connection.settings_dict['NAME']}_bench"
-        self.old_name = connection.settings_dict["NAME"]
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        return self
-
-    def __exit__(self, *exc):
-        connection.creation.destroy_test_db(self.old_name, verbosity=0)
-        if self.tmp is not None:
-            for suffix in ("", "-wal", "-shm"):
-                try:
-                    os.unlink(self.tmp.name + suffix)
-                except FileNotFoundError:
-                    pass
-        return False

@@ -148,8 +148,9 @@ def test_the_query_count_does_not_grow_with_indicators_reports_or_evidence(clien
         evidence_add(indicator=indicator, upload=SimpleUploadedFile("e.pdf", b"%PDF-1.4\n%%EOF"), max_bytes=10_000)
     execution_report(project=large, as_of=APRIL, executed=Decimal("10"))
     # The page's queries as in tests/kpi/test_views.py (and the navigation's count of reports waiting for
-    # review); a superuser's scoping and permissions need no memberships or unit tree.
-    for user, queries in ((people["admin"], 26), (UserFactory(is_superuser=True), 19)):
+    # review, and the table's scoring policy); a superuser's scoping and permissions need no memberships or
+    # unit tree.
+    for user, queries in ((people["admin"], 27), (UserFactory(is_superuser=True), 20)):
         client.force_login(user)
         rescore_stale()
         with django_assert_num_queries(queries):

@@ -64,10 +64,10 @@ def test_progress_is_recorded_while_running(world, sent, monkeypatch):
     observed = []
     render = services._render_table
 
-    def spy(evaluation, fmt, generated_at):
+    def spy(evaluation, fmt, generated_at, *kit):  # kit: the bundle's fonts (pdf.font_kit)
         row = SelfEvalReport.objects.get(pk=report.pk)
         observed.append((row.status, row.done, row.total))
-        return render(evaluation, fmt, generated_at)
+        return render(evaluation, fmt, generated_at, *kit)
 
     monkeypatch.setattr(services, "_render_table", spy)
     selfeval_bundle_run(report.pk)

@@ -209,8 +209,9 @@ def test_query_count_does_not_grow_with_tables(django_assert_max_num_queries, dj
             actual_record(indicator=indicators[0], as_of=JULY, value=Decimal("100"))
             approve_reports(table)
         tables_rescore(table_ids=GoalTable.objects.filter(unit=unit).values_list("pk", flat=True))
-    # Tables, approved reports, official totals, scores, indicators, actuals, execution figures.
-    with django_assert_num_queries(7) as queries:
+    # Tables, approved reports, official totals, scores, indicators, actuals, execution figures, the tables'
+    # scoring policies (the 分值 of 预算执行率).
+    with django_assert_num_queries(8) as queries:
         unit_evaluation(unit=small, year=2026)
     with django_assert_max_num_queries(len(queries)):
         unit_evaluation(unit=large, year=2026)
