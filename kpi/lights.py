@@ -104,6 +104,9 @@ def indicator_light(
     return progress_light(score_ratio)
 
 
+_FROM_THE_ENGINE = object()
+
+
 def scored_light(
     *,
     rule: str,
@@ -115,18 +118,20 @@ def scored_light(
     grade: str,
     points: Decimal | None,
     month: int,
+    ratio=_FROM_THE_ENGINE,
 ) -> Light:
-    """An indicator's light from its latest year-to-date actual, with the score ratio a level target is
-    judged by taken from the engine (default policy; an actual the engine refuses has no ratio). The one
-    place both the pages (kpi.monitoring.selectors) and the stored summaries (kpi.rescoring) take it from."""
-    ratio = None
-    try:
-        ratio = scoring.score_indicator(
-            rule=rule, target=target, actual=value if value is not None else met,
-            weight=weight, grade=grade or None, points=points,
-        ).ratio
-    except scoring.ScoringError:
-        pass
+    """An indicator's light from its latest year-to-date actual. A level target is judged by the completion
+    ratio the engine gives the actual under the default policy (None when it refuses it); a caller that has
+    just scored that very actual so passes its `ratio` instead. The one place both the pages
+    (kpi.monitoring.selectors) and the stored summaries (kpi.rescoring) take it from."""
+    if ratio is _FROM_THE_ENGINE:
+        try:
+            ratio = scoring.score_indicator(
+                rule=rule, target=target, actual=value if value is not None else met,
+                weight=weight, grade=grade or None, points=points,
+            ).ratio
+        except scoring.ScoringError:
+            ratio = None
     return indicator_light(
         kind=target.kind, cumulative=cumulative, target_value=target.value, actual=value, met=met, grade=grade,
         score_ratio=ratio, month=month,

@@ -4,7 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from budgets.models import Project, Unit
@@ -156,6 +156,9 @@ class GoalTable(models.Model):
     def __str__(self):
         subject = self.project.name if self.project_id else f"{self.unit.name}（部门整体）"
         return f"{self.year} {subject}"
+
+    # `is_stale` as a filter: the tables changed since they were last scored ("评分更新中").
+    STALE = Q(scored_at__isnull=True) | Q(scored_at__lt=F("changed_at"))
 
     @property
     def is_stale(self) -> bool:

@@ -19,7 +19,6 @@ from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from budgets.models import BudgetExecution, Project, Unit, UnitBudget
@@ -164,7 +163,7 @@ def goal_tables_rescore_stale(*, tables: Iterable[GoalTable]) -> int:
 def stale_tables_sweep(*, limit: int = SWEEP_LIMIT) -> int:
     """Rescore the tables left stale (a message lost, a worker stopped mid-way), oldest change first."""
     stale = list(
-        GoalTable.objects.filter(Q(scored_at__isnull=True) | Q(scored_at__lt=F("changed_at")))
+        GoalTable.objects.filter(GoalTable.STALE)
         .order_by("changed_at", "pk").values_list("pk", flat=True)[:limit]
     )
     for start in range(0, len(stale), RESCORE_BATCH_SIZE):
@@ -172,16 +171,47 @@ def stale_tables_sweep(*, limit: int = SWEEP_LIMIT) -> int:
     return len(stale)
 
 
-SCORE_FIELDS = ("indicator", "table", "actual", "as_of", "official", "points", "ratio", "explanation", "flags",
-                "policy_version", "computed_at")
-TOTAL_FIELDS = ("table", "as_of", "official", "budget", "executed", "execution_rate", "execution_points",
-                "indicator_points", "total", "grade", "missing", "policy_version", "computed_at")
+class ScoreRow(NamedTuple):
+    """A Score row as the rescore writes it (values ready for the driver), by field name."""
+
+    indicator: int
+    table: int
+    actual: int
+    as_of: dt.date
+    official: bool
+    points: Decimal
+    ratio: Decimal | None
+    explanation: str
+    flags: object
+    policy_version: str
+    computed_at: object
+
+
+class TotalRow(NamedTuple):
+    """A TableScore row as the rescore writes it, by field name."""
+
+    table: int
+    as_of: dt.date
+    official: bool
+    budget: Decimal | None
+    executed: Decimal | None
+    execution_rate: Decimal | None
+    execution_points: Decimal | None
+    indicator_points: Decimal
+    total: Decimal
+    grade: str
+    missing: int
+    policy_version: str
+    computed_at: object
+
+
+SCORE_FIELDS = ScoreRow._fields
+TOTAL_FIELDS = TotalRow._fields
 
 
 def score_writer() -> RowWriter:
     """Plain INSERT/COPY of score rows (SCORE_FIELDS), as the rescore writes them."""
     return RowWriter(Score, SCORE_FIELDS)
-
 
 
 def _total_writer() -> RowWriter:
@@ -200,6 +230,11 @@ class _IndicatorRow(NamedTuple):
     rule: str
     not_applicable: bool
     accumulation: str
+
+    def target(self) -> Target:
+        """The parsed target as the engine wants it (as `Indicator.target`, without the review flags)."""
+        return Target(Kind(self.target_kind), tidy_decimal(self.target_value), tidy_decimal(self.target_upper),
+                      self.unit, self.target_raw)
 
 
 class _ActualRow(NamedTuple):
@@ -280,9 +315,7 @@ def _compute_scores(tables: list[GoalTable], *, policies: dict[int, scoring.Poli
         rows = indicators_by_table.get(table.pk, [])
         dates = {a.as_of for row in rows for a in provisional_actuals.get(row.id, ())}
         dates.update(as_of for as_of, _, _ in executions.get(table.pk, ()))
-        targets = {row.id: Target(Kind(row.target_kind), tidy_decimal(row.target_value),
-                                  tidy_decimal(row.target_upper), row.unit, row.target_raw)
-                   for row in rows}
+        targets = {row.id: row.target() for row in rows}
         budget = budgets.get(table.pk)
         keep = latest if latest is not None and policy is scoring.DEFAULT_POLICY else None
         last_date = max(dates) if dates else None
@@ -325,7 +358,7 @@ def _compute_scores(tables: list[GoalTable], *, policies: dict[int, scoring.Poli
                 total = scoring.score_table(items=items, execution=execution, policy=policy)
                 if notes is not None and total.explanation:
                     notes[(table.pk, as_of, official_flag)] = total.explanation
-                totals.append((
+                totals.append(TotalRow(
                     table.pk, as_of, official_flag, budget, executed, execution.rate, execution.points,
                     total.indicator_points, total.total, scoring.grade_for(total.total, policy), total.missing,
                     policy.version, now,
@@ -352,8 +385,8 @@ def _score_actual(indicator: _IndicatorRow, actual: _ActualRow | None, target, p
         return None
 
 
-def _score_row(writer, indicator: _IndicatorRow, actual: _ActualRow, as_of, result, policy, now, official) -> tuple:
-    return (indicator.id, indicator.table_id, actual.id, as_of, official, result.points, result.ratio,
+def _score_row(writer, indicator: _IndicatorRow, actual: _ActualRow, as_of, result, policy, now, official) -> ScoreRow:
+    return ScoreRow(indicator.id, indicator.table_id, actual.id, as_of, official, result.points, result.ratio,
             result.explanation[:500], writer.adapt_json_list(result.flags), policy.version, now)
 
 
@@ -583,7 +616,7 @@ def _diff_batch(tables: list[GoalTable], policies, diff: RescoreDiff) -> None:
         for indicator_id, as_of, official, points in Score.objects.filter(table_id__in=ids)
         .values_list("indicator_id", "as_of", "official", "points")
     }
-    new_scores = {(row[0], row[3], row[4]): (row[5], row[7], row[1]) for row in scores}
+    new_scores = {(row.indicator, row.as_of, row.official): (row.points, row.explanation, row.table) for row in scores}
     changed_scores: dict[tuple[int, dt.date, bool], list] = defaultdict(list)  # (table, as_of, official) → changes
     for key in old_scores.keys() | new_scores.keys():
         old, new = old_scores.get(key), new_scores.get(key)
@@ -598,7 +631,7 @@ def _diff_batch(tables: list[GoalTable], policies, diff: RescoreDiff) -> None:
         for table_id, as_of, official, total, grade, execution_points in TableScore.objects.filter(table_id__in=ids)
         .values_list("table_id", "as_of", "official", "total", "grade", "execution_points")
     }
-    new_totals = {(row[0], row[1], row[2]): (row[8], row[9], row[6]) for row in totals}
+    new_totals = {(row.table, row.as_of, row.official): (row.total, row.grade, row.execution_points) for row in totals}
     for key in old_totals.keys() | new_totals.keys():
         old, new = old_totals.get(key), new_totals.get(key)
         if old is None or new is None or old[0] != new[0]:

@@ -8,27 +8,51 @@ the table's latest figure; a test compares the two for random changes.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+import datetime as dt
+from decimal import Decimal
+from typing import NamedTuple
 
 from kpi import scoring
-from kpi.formatting import tidy_decimal
-from kpi.lights import Light, budget_light, indicator_light, scored_light, worst_light
+from kpi.lights import Light, budget_light, scored_light, worst_light
 from kpi.models import Indicator, TableSummary
-from kpi.targets import Kind, Target
 
 from .bulk import RowWriter
 
 # Worst first, as the scorecards sort and show them; `none` (未填报) last.
 LIGHT_RANKS = {light: rank for rank, light in enumerate((Light.RED, Light.YELLOW, Light.BLUE, Light.GREEN, Light.NONE))}
 
-SUMMARY_FIELDS = (
-    "table", "unit", "year", "project", "light", "light_rank", "budget_light", "as_of", "last_update", "missing",
-    "budget", "executed", "execution_rate",
-    "official_as_of", "official_execution_rate", "official_execution_points", "official_indicator_points",
-    "official_total", "official_grade", "official_missing",
-    "provisional_as_of", "provisional_total", "provisional_grade", "provisional_missing",
-    "computed_at",
-)
+
+class SummaryRow(NamedTuple):
+    """A TableSummary row as the rescore writes it (values ready for the driver), by field name."""
+
+    table: int
+    unit: int
+    year: int
+    project: int | None
+    light: str
+    light_rank: int
+    budget_light: str
+    as_of: dt.date | None
+    last_update: object
+    missing: int
+    budget: Decimal | None
+    executed: Decimal | None
+    execution_rate: Decimal | None
+    official_as_of: dt.date | None = None
+    official_execution_rate: Decimal | None = None
+    official_execution_points: Decimal | None = None
+    official_indicator_points: Decimal | None = None
+    official_total: Decimal | None = None
+    official_grade: str = ""
+    official_missing: int | None = None
+    provisional_as_of: dt.date | None = None
+    provisional_total: Decimal | None = None
+    provisional_grade: str = ""
+    provisional_missing: int | None = None
+    computed_at: object = None
+
+
+SUMMARY_FIELDS = SummaryRow._fields
 
 
 def summary_writer() -> RowWriter:
@@ -36,14 +60,14 @@ def summary_writer() -> RowWriter:
 
 
 def summary_rows(tables, *, indicators_by_table, actuals_by_indicator, executions, budgets, totals,
-                 now, writer: RowWriter, results: dict | None = None) -> list[tuple]:
-    """One row of SUMMARY_FIELDS per table, ready to insert.
+                 now, writer: RowWriter, results: dict | None = None) -> list[SummaryRow]:
+    """One row per table, ready to insert.
 
     `indicators_by_table`: the rescore's indicator rows per table id, in order; `actuals_by_indicator`: per
     indicator the actuals that count, oldest first; `executions`: per table (as_of, executed, recorded_at),
-    oldest first; `budgets`: 全年预算数 per table; `totals`: the total rows (TOTAL_FIELDS) just computed;
-    `results`: the engine's result for an indicator's latest actual, where the rescore already has it under
-    the default policy (scored again here otherwise).
+    oldest first; `budgets`: 全年预算数 per table; `totals`: the TotalRows just computed; `results`: the
+    engine's result for an indicator's latest actual, where the rescore already has it under the default
+    policy (scored again here otherwise).
     """
     results = results if results is not None else {}
     latest_totals = _latest_totals(totals)
@@ -69,57 +93,51 @@ def summary_rows(tables, *, indicators_by_table, actuals_by_indicator, execution
             light = worst_light([money_light, *(_light(row, latest.get(row.id), month, results)
                                                 for row in applicable)])
         official, provisional = latest_totals.get(table.pk, (None, None))
-        rows.append((
-            table.pk, table.unit_id, table.year, table.project_id, light.value, LIGHT_RANKS[light], money_light.value,
-            as_of, writer.adapt_datetime(max(stamps)) if stamps else None,
-            sum(1 for row in applicable if row.id not in latest),
-            budget, executed, rate,
-            *(_official(official) if official else (None,) * 5 + ("", None)),
-            *((provisional[1], provisional[8], provisional[9], provisional[10]) if provisional else (None, None, "", None)),
-            now,
+        extra = {}
+        if official is not None:
+            extra.update(official_as_of=official.as_of, official_execution_rate=official.execution_rate,
+                         official_execution_points=official.execution_points,
+                         official_indicator_points=official.indicator_points, official_total=official.total,
+                         official_grade=official.grade, official_missing=official.missing)
+        if provisional is not None:
+            extra.update(provisional_as_of=provisional.as_of, provisional_total=provisional.total,
+                         provisional_grade=provisional.grade, provisional_missing=provisional.missing)
+        rows.append(SummaryRow(
+            table=table.pk, unit=table.unit_id, year=table.year, project=table.project_id, light=light.value,
+            light_rank=LIGHT_RANKS[light], budget_light=money_light.value, as_of=as_of,
+            last_update=writer.adapt_datetime(max(stamps)) if stamps else None,
+            missing=sum(1 for row in applicable if row.id not in latest),
+            budget=budget, executed=executed, execution_rate=rate, computed_at=now, **extra,
         ))
     return rows
 
 
-def _official(total: tuple) -> tuple:
-    # TOTAL_FIELDS: table, as_of, official, budget, executed, execution_rate, execution_points,
-    #               indicator_points, total, grade, missing, policy_version, computed_at
-    return total[1], total[5], total[6], total[7], total[8], total[9], total[10]
-
-
-def _latest_totals(totals) -> dict[int, tuple[tuple | None, tuple | None]]:
-    """Per table, its latest official total and its latest provisional one when not older than it (a
-    report awaiting approval), as the project scorecard shows them (`table_scorecard`)."""
-    official: dict[int, tuple] = {}
-    provisional: dict[int, tuple] = defaultdict(lambda: None)
+def _latest_totals(totals) -> dict[int, tuple]:
+    """Per table, (its latest official total, its latest provisional one when not older than it — a report
+    awaiting approval), as the project scorecard shows them (`table_scorecard`)."""
+    latest: dict[tuple[int, bool], tuple] = {}
     for row in totals:
-        chosen = official if row[2] else provisional
-        if chosen.get(row[0]) is None or chosen[row[0]][1] < row[1]:
-            chosen[row[0]] = row
+        key = (row.table, row.official)
+        if key not in latest or latest[key].as_of < row.as_of:
+            latest[key] = row
     result = {}
-    for table_id in official.keys() | {k for k, v in provisional.items() if v is not None}:
-        ours, theirs = official.get(table_id), provisional[table_id]
-        if ours is not None and theirs is not None and theirs[1] < ours[1]:
-            theirs = None
-        result[table_id] = (ours, theirs)
+    for table_id in {table_id for table_id, _ in latest}:
+        official, provisional = latest.get((table_id, True)), latest.get((table_id, False))
+        if official is not None and provisional is not None and provisional.as_of < official.as_of:
+            provisional = None
+        result[table_id] = (official, provisional)
     return result
 
 
 def _light(row, actual, month: int, results: dict) -> Light:
     if actual is None:
         return Light.NONE
+    known = {}
     if row.id in results:  # the engine's result of this very actual, already computed by the rescore
         result = results[row.id]
-        return indicator_light(
-            kind=row.target_kind, cumulative=row.accumulation == Indicator.Accumulation.CUMULATIVE,
-            target_value=row.target_value, actual=actual.value, met=actual.met, grade=actual.grade,
-            score_ratio=result.ratio if result is not None else None, month=month,
-        )
+        known["ratio"] = result.ratio if result is not None else None
     return scored_light(
-        rule=row.rule,
-        target=Target(Kind(row.target_kind), tidy_decimal(row.target_value), tidy_decimal(row.target_upper),
-                      row.unit, row.target_raw),
-        weight=row.weight, cumulative=row.accumulation == Indicator.Accumulation.CUMULATIVE,
-        value=actual.value, met=actual.met, grade=actual.grade, points=actual.points, month=month,
+        rule=row.rule, target=row.target(), weight=row.weight,
+        cumulative=row.accumulation == Indicator.Accumulation.CUMULATIVE,
+        value=actual.value, met=actual.met, grade=actual.grade, points=actual.points, month=month, **known,
     )
-

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 
 from budgets.models import BudgetExecution, Project, Unit
@@ -81,9 +81,7 @@ def unit_table_of(*, unit: Unit, year: int) -> GoalTable | None:
 
 def stale_tables_count(*, unit_ids, year: int) -> int:
     """How many goal tables of the units and year changed since they were last scored (one query)."""
-    return GoalTable.objects.filter(unit_id__in=list(unit_ids), year=year).filter(
-        Q(scored_at__isnull=True) | Q(scored_at__lt=F("changed_at"))
-    ).count()
+    return GoalTable.objects.filter(GoalTable.STALE, unit_id__in=list(unit_ids), year=year).count()
 
 
 @dataclass(frozen=True)

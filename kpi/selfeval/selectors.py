@@ -43,7 +43,7 @@ def unit_overview(*, unit, year: int) -> UnitOverview:
     """Counts over the unit's tables of the year, in one query (see UnitOverview)."""
     counts = GoalTable.objects.filter(unit=unit, year=year).aggregate(
         tables=Count("pk"),
-        stale=Count("pk", filter=Q(scored_at__isnull=True) | Q(scored_at__lt=F("changed_at"))),
+        stale=Count("pk", filter=GoalTable.STALE),
         unscored=Count("pk", filter=Q(summary__official_total__isnull=True)),
         missing_actuals=Sum("summary__official_missing"),
     )
