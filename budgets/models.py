@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from .years import YEAR_VALIDATORS
+
 # 万元, kept with the decimals they were published with (real tables publish 438.768): up to four places.
 MONEY = {"max_digits": 16, "decimal_places": 4}
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
@@ -61,7 +63,7 @@ class UnitBudget(models.Model):
     """年度预算 of a unit as published in its 部门整体绩效目标表."""
 
     unit = models.ForeignKey(Unit, verbose_name="预算单位", on_delete=models.CASCADE, related_name="budgets")
-    year = models.PositiveSmallIntegerField("年度")
+    year = models.PositiveSmallIntegerField("年度", validators=YEAR_VALIDATORS)
     fiscal_superior = models.DecimalField("财政资金（上级安排）", **MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     fiscal_local = models.DecimalField("财政资金（本级安排）", **MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
     other = models.DecimalField("其他资金", **MONEY, default=Decimal("0"), validators=NON_NEGATIVE)
@@ -97,7 +99,7 @@ class Project(models.Model):
     """A budget project (项目) of one unit and fiscal year, with its funds in 万元."""
 
     unit = models.ForeignKey(Unit, verbose_name="预算单位", on_delete=models.PROTECT, related_name="projects")
-    year = models.PositiveSmallIntegerField("年度")
+    year = models.PositiveSmallIntegerField("年度", validators=YEAR_VALIDATORS)
     name = models.CharField("项目名称", max_length=200)
     code = models.CharField("项目编码", max_length=64, blank=True)
     lead = models.ForeignKey(
@@ -164,7 +166,7 @@ class BudgetExecution(models.Model):
     project = models.ForeignKey(
         Project, verbose_name="项目", null=True, blank=True, on_delete=models.CASCADE, related_name="executions"
     )
-    year = models.PositiveSmallIntegerField("年度")
+    year = models.PositiveSmallIntegerField("年度", validators=YEAR_VALIDATORS)
     as_of = models.DateField("截至日期")
     executed = models.DecimalField("累计执行数", **MONEY, validators=NON_NEGATIVE)
     # The same figure per source, when given (they add up to `executed`): a project's 本年财政拨款 / 上年结转 /
@@ -204,7 +206,7 @@ class UnitYear(models.Model):
     """
 
     unit = models.ForeignKey(Unit, verbose_name="预算单位", on_delete=models.CASCADE, related_name="years")
-    year = models.PositiveSmallIntegerField("年度")
+    year = models.PositiveSmallIntegerField("年度", validators=YEAR_VALIDATORS)
     closed = models.BooleanField("已关账", default=False)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.SET_NULL,

@@ -19,6 +19,7 @@ from .models import (
     UnitMembership,
     UnitYear,
 )
+from .years import year_message, year_valid
 
 
 def unit_create(*, code: str, name: str, parent: Unit | None = None, contact: str = "", phone: str = "") -> Unit:
@@ -143,9 +144,11 @@ def execution_record(
 
 
 def ensure_year_open(*, unit_id: int, year: int) -> None:
-    """Refuse any change to a unit's closed year (关账), in Chinese."""
+    """Refuse any change to a unit's closed year (关账), or to a year outside budgets.years' range, in Chinese."""
     from .selectors import unit_year_is_closed
 
+    if not year_valid(year):  # every write service passes here: no year 99999 is ever stored
+        raise ValidationError(year_message(year))
     if unit_year_is_closed(unit_id=unit_id, year=year):
         raise ValidationError(f"{year} 年度已关账，数据只读；如需修改，请单位管理员先重新开放该年度并说明原因。")
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from config.auth import LoginView
 from config.health import healthz
 from kpi.scorecards import views as scorecard_views
 
@@ -32,7 +33,7 @@ urlpatterns = [
     path("", include("kpi.policies.urls")),
     path("api/v1/", include("kpi.api.urls")),
     path("healthz", healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]

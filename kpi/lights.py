@@ -82,6 +82,13 @@ def indicator_light(
     month: int,
 ) -> Light:
     """One indicator's light at month m from its latest year-to-date actual (see the module docstring)."""
+    return _light(kind=kind, cumulative=cumulative, target_value=target_value, actual=actual, met=met, grade=grade,
+                  score_ratio=lambda: score_ratio, month=month)
+
+
+def _light(*, kind, cumulative, target_value, actual, met, grade, score_ratio, month: int) -> Light:
+    """`indicator_light` with the score ratio as a function, called only when the light depends on it (a
+    level target): scoring an actual is most of the time of a light, and most lights never read it."""
     m = _check_month(month)
     if grade:
         return {"达成年度指标": Light.GREEN, "部分达成年度指标并具有一定效果": Light.YELLOW}.get(grade, Light.RED)
@@ -101,7 +108,7 @@ def indicator_light(
     if cumulative and kind in (Kind.POSITIVE, Kind.EQUALS) and target_value:
         # a × 12 / (t × m): exact at the band edges (t × m / 12 is rounded for most months).
         return progress_light(max(actual, Decimal(0)) * _TWELVE / (target_value * m))
-    return progress_light(score_ratio)
+    return progress_light(score_ratio())
 
 
 _FROM_THE_ENGINE = object()
@@ -125,16 +132,20 @@ def scored_light(
     just scored that very actual so passes its `ratio` instead. The one place both the pages
     (kpi.monitoring.selectors) and the stored summaries (kpi.rescoring) take it from."""
     if ratio is _FROM_THE_ENGINE:
-        try:
-            ratio = scoring.score_indicator(
-                rule=rule, target=target, actual=value if value is not None else met,
-                weight=weight, grade=grade or None, points=points,
-            ).ratio
-        except scoring.ScoringError:
-            ratio = None
-    return indicator_light(
+        def score_ratio():
+            try:
+                return scoring.score_indicator(
+                    rule=rule, target=target, actual=value if value is not None else met,
+                    weight=weight, grade=grade or None, points=points,
+                ).ratio
+            except scoring.ScoringError:
+                return None
+    else:
+        def score_ratio():
+            return ratio
+    return _light(
         kind=target.kind, cumulative=cumulative, target_value=target.value, actual=value, met=met, grade=grade,
-        score_ratio=ratio, month=month,
+        score_ratio=score_ratio, month=month,
     )
 
 

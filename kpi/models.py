@@ -520,7 +520,10 @@ class RescoreJob(models.Model):
 
     @property
     def percent(self) -> int:
-        return 100 if not self.total_tables else round(100 * self.done_tables / self.total_tables)
+        """How far it is: finished batches only; a job not yet planned (no tables counted) is at 0, not 100."""
+        if not self.total_tables:
+            return 100 if self.status == self.Status.DONE else 0
+        return round(100 * self.done_tables / self.total_tables)
 
 
 class RescoreBatch(models.Model):

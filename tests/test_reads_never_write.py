@@ -207,6 +207,7 @@ def get_cases(w: World) -> dict[str, list[str]]:
         "importers:export": urls("importers:export", *tables),
         "importers:actuals": urls("importers:actuals"),
         "importers:actuals-template": urls("importers:actuals-template", queries=("", "?kind=execution", "?kind=x")),
+        "importers:actuals-errors": urls("importers:actuals-errors", "no-such-token"),  # kept a day, then 404
         "importers:actuals-filled-template": urls("importers:actuals-filled-template", queries=(
             "", f"?template-unit={unit}&template-year=2026&template-kind=actuals&template-format=xlsx",
             f"?template-unit={unit}&template-year=2026&template-kind=actuals&template-format=csv"
@@ -320,6 +321,8 @@ def test_no_get_writes_a_row_whoever_asks(world):
         *urls("reports:project", world.bare_project.pk, queries=("", "?as_of=2026-07-31")),
         reverse("selfeval:file", args=[world.bundles[1].pk]),
         reverse("importers:actuals-template") + "?kind=x",
+        # the errors of a refused import nobody uploaded (or expired)
+        *urls("importers:actuals-errors", "no-such-token"),
         # an export token nobody started (or expired): no progress, no file
         *urls("monitoring:export-progress", "no-such-token"), *urls("monitoring:export-file", "no-such-token"),
         # no goal table in those years: no self-evaluation

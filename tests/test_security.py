@@ -28,7 +28,7 @@ PASSWORD = "pw-for-tests-123"  # UserFactory's
 
 # --- login required everywhere -----------------------------------------------------------------------
 
-SAMPLE = {"int": "1", "str": "x", "slug": "x", "path": "x/y", "uuid": str(uuid.UUID(int=1))}
+SAMPLE = {"int": "1", "str": "x", "slug": "x", "path": "x/y", "uuid": str(uuid.UUID(int=1)), "year": "2026"}
 
 
 def _sample_path(route: str) -> str:

@@ -47,3 +47,18 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     done = probe("config.settings.production", tmp_path, DJANGO_ALLOWED_HOSTS="jixiao.example.org")
     assert done.returncode != 0
     assert "DJANGO_SECRET_KEY" in done.stderr
+
+
+def test_production_keeps_database_connections_between_requests(tmp_path):
+    """A connection per request costs PostgreSQL a new server process: production keeps a thread's connection
+    (checked before reuse), for JIXIAO_DB_CONN_MAX_AGE seconds."""
+    code = ("import json, django; from django.conf import settings; django.setup(); db = settings.DATABASES['default']; "
+            "print(json.dumps([db['CONN_MAX_AGE'], db['CONN_HEALTH_CHECKS']]))")
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings.production", "JIXIAO_VAR_DIR": str(tmp_path),
+           "DJANGO_SECRET_KEY": "x" * 50, "DJANGO_ALLOWED_HOSTS": "jixiao.example.org",
+           "DATABASE_URL": "postgres://u:p@db.internal:5432/jixiao"}
+    for extra, expected in (({}, [60, True]), ({"JIXIAO_DB_CONN_MAX_AGE": "0"}, [0, True])):
+        clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "JIXIAO_DB_CONN_MAX_AGE")}
+        done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**clean, **env, **extra},
+                              capture_output=True, text=True)
+        assert json.loads(done.stdout) == expected, done.stderr

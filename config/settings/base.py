@@ -41,7 +41,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.logging.RequestLogMiddleware",  # first: it times the whole request, every other middleware included
+    # Early: a body past the upload limit is answered 413 from its Content-Length, before anything reads it.
+    "config.middleware.RequestSizeLimitMiddleware",
+    # A form's files that cannot be spooled to disk (full, read-only) get a Chinese 503, not a 500.
+    "config.middleware.UploadSpoolFaultMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy with a per-request nonce for inline scripts, and Permissions-Policy.
+    "config.middleware.SecurityHeadersMiddleware",
     # Static files straight from the web process (compressed, hashed names in production).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -97,6 +103,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's address as config.auth.client_ip reads it: JIXIAO_PROXY_COUNT trusted reverse proxies in front
+# (production: 1), the right-most X-Forwarded-For entries they added; 0 here: the connection's own address.
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip"
+JIXIAO_PROXY_COUNT = env.int("JIXIAO_PROXY_COUNT", default=0)
+# Password spraying: this many failed logins from one address, across any user names, within the cool-off
+# above, and the login page refuses that address (429) until they age out (config.auth.LoginView). Well
+# above AXES_FAILURE_LIMIT: an office behind one NAT address is not locked out by a few typos.
+JIXIAO_LOGIN_IP_FAILURE_LIMIT = env.int("JIXIAO_LOGIN_IP_FAILURE_LIMIT", default=20)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -201,6 +215,8 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Jixiao 绩效系�
 JIXIAO_REMINDER_DAY = env.int("JIXIAO_REMINDER_DAY", default=5)
 # Prefixed to the links in e-mails (e.g. https://jixiao.example.org); empty leaves bare paths.
 JIXIAO_SITE_URL = env("JIXIAO_SITE_URL", default="")
+# Processes that render a 自评 bundle's documents (kpi/selfeval/batch.py); 0: one per core.
+JIXIAO_BUNDLE_PROCESSES = env.int("JIXIAO_BUNDLE_PROCESSES", default=0)
 
 # load_demo creates demo accounts with a published password: never on a production site.
 JIXIAO_ALLOW_DEMO_DATA = True
@@ -208,6 +224,14 @@ JIXIAO_ALLOW_DEMO_DATA = True
 # Uploads (goal-table files, evidence) are refused above this size.
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+# Files over 2.5 MB go to a temporary file; the first handler stops any upload past the request ceiling
+# (config.middleware.RequestSizeLimitMiddleware answers 413 before that when Content-Length says so).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2621440
+FILE_UPLOAD_HANDLERS = [
+    "config.middleware.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Results are never fetched (tasks record their progress in the database).
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
@@ -220,6 +244,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_ACKS_LATE = True
 # A message whose worker process died is given back to the queue at once, not lost with it.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# What the sweep calls lost (kpi.rescoring.services.stalled_jobs_resume): a bulk job still 排队中 this long
+# after it was queued (its start message never arrived), a running one with no batch finished for this long
+# (its worker was killed: a batch of JIXIAO_RESCORE_BATCH_SIZE tables takes seconds, far below the task time
+# limit). Unfinished batches are then sent again, at most once per this interval; running one twice is safe.
+JIXIAO_RESCORE_UNSTARTED_SECONDS = env.int("JIXIAO_RESCORE_UNSTARTED_SECONDS", default=2 * 60)
+JIXIAO_RESCORE_STALLED_SECONDS = env.int("JIXIAO_RESCORE_STALLED_SECONDS", default=5 * 60)
+JIXIAO_RESCORE_BATCH_SIZE = env.int("JIXIAO_RESCORE_BATCH_SIZE", default=200)  # tables per batch
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged message (its whole worker killed) is delivered again after this: longer than the
     # longest task may run, so that a running task is never started twice.
@@ -241,7 +272,12 @@ CELERY_BEAT_SCHEDULE = {
     # Every minute: rescore the goal tables a lost message or a stopped worker left stale ("评分更新中").
     "rescore-stale-sweep": {
         "task": "kpi.tasks.rescore_stale_sweep",
-        "schedule": 60.0,
+        "schedule": env.float("JIXIAO_SWEEP_SECONDS", default=60.0),
+    },
+    # Every hour: delete the 监控表 export files whose links have expired.
+    "monitoring-exports-prune": {
+        "task": "kpi.tasks.monitoring_exports_prune",
+        "schedule": crontab(minute=17),
     },
     # Every night at 02:30 (Asia/Shanghai): rescore every goal table so scores follow policy edits.
     "rescore-all-nightly": {

@@ -12,3 +12,5 @@ if CELERY_BROKER_URL.startswith("filesystem"):
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "test-broker")
 if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
     CACHES["default"]["LOCATION"] = str(VAR_DIR / "test-cache")
+# Bundles render in this process (tests spy on the rendering); tests/kpi/selfeval/test_batch.py forks.
+JIXIAO_BUNDLE_PROCESSES = env.int("JIXIAO_BUNDLE_PROCESSES", default=1)

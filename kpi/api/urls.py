@@ -8,7 +8,7 @@ from . import views
 app_name = "api"
 urlpatterns = [
     path("units/", views.UnitList.as_view(), name="units"),
-    path("units/<int:pk>/selfeval/<int:year>/", views.UnitSelfEvaluation.as_view(), name="unit-selfeval"),
+    path("units/<int:pk>/selfeval/<year:year>/", views.UnitSelfEvaluation.as_view(), name="unit-selfeval"),
     path("tables/", views.TableList.as_view(), name="tables"),
     path("tables/<int:pk>/", views.TableDetail.as_view(), name="table"),
     path("tables/<int:pk>/reports/", views.TableReports.as_view(), name="table-reports"),

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 from budgets.models import PROJECT_SOURCES
 from budgets.selectors import projects_for_user, units_for_user
 from budgets.services import ensure_year_open
+from budgets.years import YEAR_MAX, YEAR_MIN
 from kpi import permissions, scoring
 from kpi.formatting import money_text, person_name
 from kpi.goals.selectors import goal_tables_for_user, unit_year_tables
@@ -163,7 +164,7 @@ class TableList(APIView):
     )
     def get(self, request):
         errors = {}
-        year = _int_parameter(request, "year", errors, low=1900, high=2999)
+        year = _int_parameter(request, "year", errors, low=YEAR_MIN, high=YEAR_MAX)
         unit = _int_parameter(request, "unit", errors)
         if errors:
             raise invalid(errors)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import operator
 import re
 import unicodedata
@@ -56,13 +57,20 @@ from kpi.spreadsheets import (
     LABEL_FILL,
     TEXT_FORMAT,
     WRAP_ONLY,
+    XLSX_DAMAGED,
+    XlsxRefused,
     csv_safe,
     display_width,
     formula_like,
     put,
     sheet_title,
+    xlsx_check,
 )
 from kpi.targets import Kind, target_text
+
+from .limits import xlsx_limits
+
+logger = logging.getLogger(__name__)
 
 # --- the columns ----------------------------------------------------------------------------------
 
@@ -1114,8 +1122,10 @@ def _csv_records(data: bytes):
     try:
         return [(number, [_csv_cell(c) for c in row])
                 for number, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)]
-    except csv.Error as error:
-        raise ActualsImportError([f"CSV 文件格式有误：{error}。"]) from None
+    except csv.Error:
+        logger.warning("uploaded CSV unreadable", exc_info=True, extra={"event": "csv_unreadable"})
+        raise ActualsImportError(["CSV 文件格式有误（例如引号不成对或单元格过长），无法读取。"
+                                  "请在 Excel 中打开并另存为“CSV UTF-8”或 .xlsx 后重新导入。"]) from None
 
 
 def _csv_cell(text: str) -> str:
@@ -1150,9 +1160,15 @@ def _xlsx_records(data: bytes):
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise ActualsImportError(["不是有效的 Excel 文件（.xlsx）。"])
     try:
+        xlsx_check(data, limits=xlsx_limits())  # before openpyxl reads a sheet that expands to gigabytes
+    except XlsxRefused as refused:
+        raise ActualsImportError([str(refused)]) from None
+    try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds of errors on a damaged file
-        raise ActualsImportError([f"不是有效的 Excel 文件（.xlsx）：无法读取（{type(error).__name__}）。"]) from None
+    except Exception:  # openpyxl raises many kinds of errors on a damaged file
+        logger.warning("uploaded workbook: openpyxl could not read it", exc_info=True,
+                       extra={"event": "xlsx_unreadable"})
+        raise ActualsImportError([XLSX_DAMAGED]) from None
     try:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some writers record a wrong sheet size; read what is there

@@ -5,8 +5,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from budgets.selectors import units_administered_by
+from budgets.years import YEAR_MAX, YEAR_MIN, YEAR_RANGE_TEXT
+from kpi.spreadsheets import XlsxRefused, xlsx_check
 
 from .actuals import ACTUALS_COLUMNS, EXECUTION_COLUMNS
+from .limits import xlsx_limits
 
 DOCUMENT_TYPES = (".txt", ".md", ".xlsx")
 ROWS_TYPES = (".csv", ".xlsx")
@@ -24,13 +27,19 @@ def _checked_upload(upload, accepted: tuple[str, ...], label: str):
         raise ValidationError(f"只接受 {label} 文件。")
     if upload.size > settings.UPLOAD_MAX_BYTES:
         raise ValidationError(f"文件过大（{upload.size / _MB:.1f} MB），上限为 {settings.UPLOAD_MAX_BYTES // _MB} MB。")
+    if upload.name.lower().endswith(".xlsx"):
+        # Refused here, before the file is stored or any parser (or worker) sees it.
+        try:
+            xlsx_check(upload.file, limits=xlsx_limits())
+        except XlsxRefused as refused:
+            raise ValidationError(str(refused)) from None
     return upload
 
 
 class UploadForm(forms.Form):
     file = forms.FileField(label="文件", help_text=f"部门预算公开文本（.txt / .md）或绩效目标表 Excel 模板（.xlsx），"
                                                  f"不超过 {settings.UPLOAD_MAX_BYTES // _MB} MB")
-    year = forms.IntegerField(label="年度", required=False, min_value=2000, max_value=2100, help_text="留空则从文件中读取")
+    year = forms.IntegerField(label="年度", required=False, min_value=YEAR_MIN, max_value=YEAR_MAX, help_text="留空则从文件中读取")
     prune = forms.BooleanField(
         label="删除目标表中文件里没有的指标", required=False, widget=forms.CheckboxInput(attrs=_INLINE),
         help_text="只在重新导入已有的目标表时有用；已有实际完成值的指标不会删除。不勾选则予以保留并在预览中列出",
@@ -47,7 +56,7 @@ class ActualsImportForm(forms.Form):
                   f"{settings.UPLOAD_MAX_BYTES // _MB} MB",
     )
     unit = forms.ModelChoiceField(label="预算单位", queryset=None, empty_label=None)
-    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100, help_text="截至日期必须在该年度内")
+    year = forms.IntegerField(label="年度", min_value=YEAR_MIN, max_value=YEAR_MAX, help_text="截至日期必须在该年度内")
     kind = forms.ChoiceField(label="导入内容", choices=[(key, label) for key, (label, _) in ACTUALS_KINDS.items()],
                              initial="actuals", widget=forms.RadioSelect(attrs=_INLINE))
     approve = forms.BooleanField(label="导入后提交并审核通过（计入正式得分）", required=False,
@@ -68,10 +77,10 @@ class ActualsTemplateForm(forms.Form):
 
     unit = forms.ModelChoiceField(label="预算单位", queryset=None, empty_label=None,
                                   error_messages={"invalid_choice": "请选择您管理的预算单位。"})
-    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100,
+    year = forms.IntegerField(label="年度", min_value=YEAR_MIN, max_value=YEAR_MAX,
                               error_messages={"required": "请填写年度。", "invalid": "年度应为四位数字，如 2026。",
-                                              "min_value": "年度应在 2000 至 2100 之间。",
-                                              "max_value": "年度应在 2000 至 2100 之间。"})
+                                              "min_value": f"年度应在 {YEAR_RANGE_TEXT} 之间。",
+                                              "max_value": f"年度应在 {YEAR_RANGE_TEXT} 之间。"})
     as_of = forms.DateField(label="截至日期", required=False, help_text="可留空；填写则预先填入每一行",
                             widget=forms.DateInput(attrs={"type": "date"}),
                             error_messages={"invalid": "日期应写作 2026-07-31。"})

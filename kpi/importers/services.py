@@ -26,6 +26,7 @@ from simple_history.utils import bulk_create_with_history
 
 from budgets.models import Project, Unit, UnitBudget
 from budgets.selectors import unit_year_is_closed, units_administered_by
+from budgets.years import year_message, year_valid
 from kpi.formatting import money_text, plain_decimal
 from kpi.goals.services import default_accumulation, indicator_parse_target
 from kpi.models import Actual, GoalTable, ImportJob, Indicator, IndicatorChange
@@ -36,6 +37,7 @@ from kpi.targets import parse_target
 from . import checks
 from .decoding import decode_text
 from .disclosure import parse_disclosure
+from .limits import xlsx_limits
 from .parsed import PROJECT, NotADisclosure, ParsedDocument, ParsedIndicator, ParsedTable
 from .xlsx import read_workbook
 
@@ -59,7 +61,7 @@ def document_read(*, data: bytes, filename: str, year: int | None = None) -> Par
     if not data.strip():
         raise NotADisclosure(f"文件“{name}”是空的。")
     if data.startswith(XLSX_MAGIC) or name.lower().endswith(".xlsx"):
-        document = read_workbook(data, source=name)
+        document = read_workbook(data, source=name, limits=xlsx_limits())
         if year is not None:
             document.year = year
     else:
@@ -71,6 +73,8 @@ def document_read(*, data: bytes, filename: str, year: int | None = None) -> Par
         raise NotADisclosure(f"文件“{name}”中没有找到预算单位名称（“预算单位”或“部门名称”）。")
     if document.year is None:
         raise NotADisclosure(f"无法从文件“{name}”确定年度，请指定年度。")
+    if not year_valid(document.year):
+        raise NotADisclosure(f"文件“{name}”的{year_message(document.year)}")
     # The weights are checked against the policy the year's tables will be scored under (90 by default).
     return checks.finalize(document, policy=policy_for_year(document.year))
 
@@ -720,3 +724,51 @@ def document_from_tables(*, tables: list[GoalTable]) -> ParsedDocument:
         ]
         document.tables.append(parsed)
     return document
+
+
+# --- the errors of a refused bulk actuals import --------------------------------------------------
+
+ERRORS_SHOWN = 100  # the page lists these first; all of them are in the CSV
+ERRORS_KEPT_SECONDS = 24 * 3600
+_ERRORS_KEY = "actuals-import-errors:{token}"
+
+
+def actuals_errors_keep(*, user, errors: list[str]) -> str:
+    """Keep the full list of a refused import's errors for its uploader (the shared cache, a day), for the
+    CSV download linked from the page; returns the token of the download URL."""
+    import secrets
+
+    from django.core.cache import cache
+
+    token = secrets.token_urlsafe(18)
+    cache.set(_ERRORS_KEY.format(token=token), {"user_id": user.pk, "errors": list(errors)},
+              timeout=ERRORS_KEPT_SECONDS)
+    return token
+
+
+def actuals_errors_for(*, user, token: str) -> list[str] | None:
+    """The errors kept under `token` if `user` may see them — as an import job, its uploader or a
+    superuser —, else None (unknown, expired or someone else's)."""
+    from django.core.cache import cache
+
+    if not token or len(token) > 64:
+        return None
+    kept = cache.get(_ERRORS_KEY.format(token=token))
+    if not isinstance(kept, dict) or not (user.is_superuser or kept.get("user_id") == user.pk):
+        return None
+    return kept["errors"]
+
+
+def errors_csv(errors: list[str]) -> bytes:
+    """The errors as CSV (UTF-8 with BOM for Excel), one a row, cells neutralised (kpi.spreadsheets.csv_safe)."""
+    import csv
+    import io
+
+    from kpi.spreadsheets import csv_safe
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["序号", "错误"])
+    for number, error in enumerate(errors, start=1):
+        writer.writerow([number, csv_safe(error)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

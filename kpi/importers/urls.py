@@ -13,4 +13,5 @@ urlpatterns = [
     path("actuals/import/", views.actuals_upload, name="actuals"),
     path("actuals/import/template.csv", views.actuals_template, name="actuals-template"),
     path("actuals/import/filled-template/", views.actuals_filled_template, name="actuals-filled-template"),
+    path("actuals/import/errors/<slug:token>.csv", views.actuals_errors, name="actuals-errors"),
 ]

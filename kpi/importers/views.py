@@ -8,9 +8,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from budgets.years import year_valid
 from kpi import permissions
 from kpi.goals.selectors import goal_tables_for_user
 from kpi.models import ImportJob
@@ -104,6 +106,8 @@ def template(request):
         year = int(request.GET.get("year") or timezone.localdate().year)
     except ValueError:
         year = timezone.localdate().year
+    if not year_valid(year):
+        year = timezone.localdate().year
     return _download(blank_template(year), f"项目支出绩效目标表模板-{year}.xlsx", XLSX)
 
 
@@ -137,11 +141,28 @@ def actuals_upload(request):
             )
         except ActualsImportError as error:
             errors = error.errors
+    # Thousands of bad rows would make a page of megabytes: the first ones shown, all of them downloadable.
+    errors_url = ""
+    if len(errors) > services.ERRORS_SHOWN:
+        token = services.actuals_errors_keep(user=request.user, errors=errors)
+        errors_url = reverse("importers:actuals-errors", args=[token])
     # The template to download is offered for the unit and year chosen above.
     initial = {"unit": form["unit"].value(), "year": form["year"].value(), "kind": form["kind"].value()}
     template_form = ActualsTemplateForm(prefix=TEMPLATE_PREFIX, user=request.user, initial=initial)
-    return render(request, "importers/actuals.html",
-                  {"form": form, "errors": errors, "result": result, "template_form": template_form})
+    return render(request, "importers/actuals.html", {
+        "form": form, "errors": errors[:services.ERRORS_SHOWN], "errors_total": len(errors),
+        "errors_shown": services.ERRORS_SHOWN, "errors_url": errors_url, "result": result,
+        "template_form": template_form,
+    })
+
+
+@login_required
+def actuals_errors(request, token: str):
+    """Every error of a refused import, as CSV: its uploader's (or a superuser's), as an import job is."""
+    errors = services.actuals_errors_for(user=request.user, token=token)
+    if errors is None:
+        raise Http404("错误清单不存在或已过期（保留 24 小时），请重新上传文件。")
+    return _download(services.errors_csv(errors), "导入错误清单.csv", "text/csv; charset=utf-8")
 
 
 @login_required

@@ -20,6 +20,7 @@ is an error of its table (`ParsedTable.errors`), and the other sheets still read
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import unicodedata
 import zipfile
@@ -44,15 +45,24 @@ from kpi.spreadsheets import (
     TEXT_FORMAT,
     TITLE_FONT,
     WRAP,
+    XLSX_DAMAGED,
+    XlsxLimits,
+    XlsxRefused,
     fit_to_width,
     merge,
     put,
     sheet_title,
     song,
     wrapped_lines,
+    xlsx_check,
 )
 
 from .parsed import PROJECT, UNIT, NotADisclosure, ParsedDocument, ParsedIndicator, ParsedTable
+
+logger = logging.getLogger(__name__)
+# What a damaged workbook tells the user; the exception goes to the log (a warning: the user's file, not a
+# fault of ours), never to the page.
+DAMAGED = XLSX_DAMAGED
 
 PROJECT_TITLE = "项目支出绩效目标表"
 UNIT_TITLE = "部门整体绩效目标表"
@@ -345,9 +355,9 @@ def _write_help(ws: Worksheet, year: int | None) -> None:
 # Reading
 
 
-def read_workbook(data: bytes, *, source: str = "") -> ParsedDocument:
+def read_workbook(data: bytes, *, source: str = "", limits: XlsxLimits | None = None) -> ParsedDocument:
     """Read a filled-in template back. Raises `NotADisclosure` when it is not an xlsx goal-table workbook."""
-    workbook = _open(data)
+    workbook = _open(data, limits)
     document = ParsedDocument(unit="", year=None, source=source)
     found = False
     units: list[tuple[str, str]] = []
@@ -395,7 +405,7 @@ def read_workbook(data: bytes, *, source: str = "") -> ParsedDocument:
     return document
 
 
-def _open(data: bytes):
+def _open(data: bytes, limits: XlsxLimits | None = None):
     if not data:
         raise NotADisclosure("不是有效的 Excel 文件（.xlsx）：文件为空。")
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
@@ -406,13 +416,19 @@ def _open(data: bytes):
         with zipfile.ZipFile(BytesIO(data)) as archive:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError) as exc:
-        raise NotADisclosure(f"不是有效的 Excel 文件（.xlsx）：压缩包已损坏（{exc}）。") from exc
+        logger.warning("uploaded workbook: damaged zip", exc_info=True, extra={"event": "xlsx_unreadable"})
+        raise NotADisclosure(DAMAGED) from exc
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
         raise NotADisclosure("不是有效的 Excel 文件（.xlsx）：压缩包中没有 Excel 工作簿。")
     try:
+        xlsx_check(data, limits=limits)  # before openpyxl builds every cell in memory
+    except XlsxRefused as refused:
+        raise NotADisclosure(str(refused)) from None
+    try:
         return load_workbook(BytesIO(data), data_only=True)
     except Exception as exc:  # openpyxl raises many kinds of errors on a damaged file
-        raise NotADisclosure(f"不是有效的 Excel 文件（.xlsx）：无法读取（{type(exc).__name__}: {exc}）。") from exc
+        logger.warning("uploaded workbook: openpyxl could not read it", exc_info=True, extra={"event": "xlsx_unreadable"})
+        raise NotADisclosure(DAMAGED) from exc
 
 
 _UNFILLED = ParsedTable(scope=PROJECT)  # sentinel: a goal-table sheet nobody filled in

@@ -1,8 +1,14 @@
 """Celery task of 绩效运行监控: the 监控表 xlsx of a large unit, built off the request with a progress bar."""
+import logging
+
 from celery import shared_task
 from django.db import DatabaseError
 
 from kpi.rescoring.tasks import RETRY
+
+logger = logging.getLogger(__name__)
+# What the progress bar says of an unexpected failure; the exception and its traceback go to the log only.
+EXPORT_FAILED = "导出失败：系统内部错误，已记录日志。请稍后重新导出；如仍失败，请联系系统管理员。"
 
 
 @shared_task(name="kpi.tasks.monitoring_xlsx_run", **RETRY)
@@ -15,6 +21,15 @@ def monitoring_xlsx_run(token: str) -> None:
         export_build(token=token)
     except DatabaseError:
         raise  # retried
-    except Exception as error:
-        export_fail(token=token, error=f"{type(error).__name__}: {error}")
+    except Exception:
+        logger.exception("monitoring export %s failed", token, extra={"event": "monitoring_export_failed"})
+        export_fail(token=token, error=EXPORT_FAILED)
         raise
+
+
+@shared_task(name="kpi.tasks.monitoring_exports_prune", **RETRY)
+def monitoring_exports_prune() -> int:
+    """Every hour: delete the 监控表 files whose links have expired."""
+    from .xlsx import exports_prune
+
+    return exports_prune()

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
+from budgets.years import YEAR_RANGE_TEXT, year_valid
 from kpi.formatting import plain_decimal
 from kpi.models import ScoringPolicy
 
@@ -105,8 +106,8 @@ class PolicyForm(forms.ModelForm):
 
     def clean_year(self):
         year = self.cleaned_data.get("year")
-        if year is not None and not 2000 <= year <= 2100:
-            raise forms.ValidationError("年度应在 2000 到 2100 之间（留空表示所有年度）。")
+        if year is not None and not year_valid(year):
+            raise forms.ValidationError(f"年度应在 {YEAR_RANGE_TEXT} 之间（留空表示所有年度）。")
         return year
 
     def clean_execution_weight(self):

@@ -21,7 +21,9 @@ from budgets.services import ensure_year_open
 from kpi import scoring
 from kpi.models import Actual, Evidence, GoalTable, Indicator, Report
 from kpi.rescoring.services import goal_table_ids_fed_by, goal_tables_rescore_soon
+from kpi.storage import storage_remove_on_error, storage_save
 
+from . import filetypes
 from .selectors import current_actuals, table_executions, table_funds
 
 # --- reports and actuals ------------------------------------------------------------------------------
@@ -372,33 +374,13 @@ def table_execution_record(
 
 # --- evidence files -----------------------------------------------------------------------------------
 
-# Types accepted as 佐证资料, judged by content (filetype reads the magic bytes), never by the file name.
-EVIDENCE_TYPES = {
-    "application/pdf": "PDF",
-    "image/jpeg": "JPEG 图片", "image/png": "PNG 图片", "image/gif": "GIF 图片", "image/bmp": "BMP 图片",
-    "image/tiff": "TIFF 图片", "image/webp": "WebP 图片",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word 文档",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel 表格",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint 演示文稿",
-    "application/msword": "Word 97-2003 文档", "application/vnd.ms-excel": "Excel 97-2003 表格",
-    "application/vnd.ms-powerpoint": "PowerPoint 97-2003 演示文稿",
-    "application/vnd.oasis.opendocument.text": "ODF 文档", "application/vnd.oasis.opendocument.spreadsheet": "ODF 表格",
-}
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word/Excel 97-2003 and WPS (.wps/.et/.dps) compound files
-_WPS_NAMES = (".doc", ".xls", ".ppt", ".wps", ".et", ".dps")
-
-
-def evidence_type(head: bytes, name: str) -> str | None:
-    """The MIME type of an accepted evidence file from its first bytes, or None when it is not accepted."""
-    import filetype
-
-    kind = filetype.guess(head)
-    if kind is not None and kind.mime in EVIDENCE_TYPES:
-        return kind.mime
-    # WPS Office's own formats are compound files filetype does not name; the bytes must still be one.
-    if head.startswith(_OLE2) and name.lower().endswith(_WPS_NAMES):
-        return "application/x-ole-storage"
-    return None
+def evidence_type(upload, name: str) -> str:
+    """The MIME type of an accepted evidence file, judged by its content (kpi.reports.filetypes), or
+    ValidationError saying why it is refused."""
+    try:
+        return filetypes.detect(upload, name).mime
+    except filetypes.Refused as refused:
+        raise ValidationError({"file": str(refused)}) from None
 
 
 @transaction.atomic
@@ -411,11 +393,7 @@ def evidence_add(*, indicator: Indicator, upload, user: AbstractBaseUser | None 
         raise ValidationError({"file": "文件是空的。"})
     table = indicator.table
     ensure_year_open(unit_id=table.unit_id, year=table.year)
-    upload.seek(0)
-    head = upload.read(8192)
-    content_type = evidence_type(head, name)
-    if content_type is None:
-        raise ValidationError({"file": "不支持的文件类型：佐证资料只接受 PDF、图片（JPG/PNG/GIF/BMP/TIFF/WebP）和 Word、Excel、WPS 文档（按文件内容判断，不看扩展名）。"})
+    content_type = evidence_type(upload, name)
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():
@@ -423,9 +401,13 @@ def evidence_add(*, indicator: Indicator, upload, user: AbstractBaseUser | None 
     upload.seek(0)
     evidence = Evidence(indicator=indicator, original_name=name, content_type=content_type, size=upload.size,
                         sha256=digest.hexdigest(), uploaded_by=user)
-    evidence.file.save("upload", upload, save=False)
-    evidence._history_user = user
-    evidence.save()
+    # A full or read-only disk: no partial file and no row (StorageUnavailable, logged).
+    storage = evidence.file.storage
+    evidence.file = storage_save(storage, evidence.file.field.generate_filename(evidence, "upload"), upload,
+                                 max_length=evidence.file.field.max_length)
+    with storage_remove_on_error(storage, evidence.file.name):
+        evidence._history_user = user
+        evidence.save()
     return evidence
 
 

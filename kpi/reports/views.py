@@ -16,6 +16,7 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from budgets.models import PROJECT_SOURCES, UNIT_SOURCES
@@ -26,8 +27,9 @@ from kpi.goals.selectors import goal_tables_for_user
 from kpi.models import Actual, Evidence, GoalTable, Indicator, Report
 from kpi.policies.services import execution_reason_keep
 from kpi.rescoring.selectors import policy_for_table
+from kpi.storage import StorageUnavailable
 
-from . import selectors, services
+from . import filetypes, selectors, services
 from .forms import EvidenceForm, ExecutionForm, IndicatorEntryForm, ReturnForm
 
 
@@ -208,6 +210,7 @@ def project_report_page(request, pk: int):
 
 
 @login_required
+@never_cache  # the unit's figures as entered: no browser or proxy keeps a copy
 def report_page(request, pk: int):
     """Record a goal table's actuals as of a date, in one form for all indicators, with each indicator's
     evidence uploaded in the same form (an upload keeps what was typed)."""
@@ -223,12 +226,12 @@ def report_page(request, pk: int):
     action = request.POST.get("action")
     forms = _entry_forms(page, data=request.POST)
     by_indicator = {form.indicator.pk: form for form in forms}
-    _evidence_changes(request, page, by_indicator)
+    disk_full = _evidence_changes(request, page, by_indicator)
     if action not in ("save", "submit"):
         # 上传 / 删除 of a file: the values stay as typed and unsaved; the result is shown beside the row.
         for form in forms:
             form.show_as_typed()
-        return _render(request, page, forms=forms)
+        return _render(request, page, forms=forms, status=503 if disk_full else 200)
 
     if all(form.is_valid() for form in forms):
         entries = [
@@ -273,14 +276,18 @@ def report_page(request, pk: int):
     return _render(request, page, forms=forms)
 
 
-def _evidence_changes(request, page: Page, by_indicator: dict[int, IndicatorEntryForm]) -> None:
+def _evidence_changes(request, page: Page, by_indicator: dict[int, IndicatorEntryForm]) -> bool:
     """Store the files chosen in the page's rows and remove the file asked for; each result goes beside
-    its indicator's row (form.results)."""
+    its indicator's row (form.results). True when a file was not stored because the disk is full."""
+    disk_full = False
     for pk, form in by_indicator.items():
         for upload in request.FILES.getlist(f"evidence-{pk}"):
             try:
                 evidence = services.evidence_add(indicator=form.indicator, upload=upload, user=request.user,
                                                  max_bytes=settings.UPLOAD_MAX_BYTES)
+            except StorageUnavailable as error:
+                disk_full = True
+                form.results.append((False, f"“{upload.name}”未上传：{error.message}"))
             except ValidationError as error:
                 form.results.append((False, f"“{upload.name}”未上传：" + "；".join(error.messages)))
             else:
@@ -303,6 +310,7 @@ def _evidence_changes(request, page: Page, by_indicator: dict[int, IndicatorEntr
             form.results.append(result)
         else:
             (messages.success if result[0] else messages.error)(request, result[1])
+    return disk_full
 
 
 def _money(value) -> str:
@@ -434,6 +442,8 @@ def evidence_upload(request, pk: int, indicator_pk: int):
     try:
         evidence = services.evidence_add(indicator=indicator, upload=form.cleaned_data["file"], user=request.user,
                                          max_bytes=settings.UPLOAD_MAX_BYTES)
+    except StorageUnavailable as error:
+        messages.error(request, f"“{indicator.name}”的佐证资料未上传：{error.message}")
     except ValidationError as error:
         messages.error(request, f"“{indicator.name}”的佐证资料未上传：" + "；".join(error.messages))
     else:
@@ -443,10 +453,15 @@ def evidence_upload(request, pk: int, indicator_pk: int):
 
 @login_required
 def evidence_download(request, pk: int):
-    """Only people who may see the project get the file; it is always sent as a download."""
+    """Only people who may see the project get the file; it is always sent as a download, its type and
+    extension those of its content (judged again, so files kept under older rules are sent safely too)."""
     evidence = get_object_or_404(
         Evidence.objects.select_related("indicator"), pk=pk,
         indicator__table__in=goal_tables_for_user(user=request.user),
     )
-    return FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name,
-                        content_type=evidence.content_type)
+    handle = evidence.file.open("rb")
+    content_type, filename = filetypes.download_type(handle, evidence.original_name)
+    handle.seek(0)
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -73,3 +73,39 @@ def analyze(*models: type[Model]) -> None:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE " + ", ".join(quote(model._meta.db_table) for model in models))
+
+
+def column_converter(model: type[Model], name: str):
+    """A function turning a raw value of the column, as a plain cursor returns it, into what the ORM would give
+    (the backend's and the field's converters, e.g. SQLite's float → Decimal quantized to the field's places,
+    0/1 → bool, text → date), memoised per distinct raw value: a batch repeats the same weights, targets and
+    dates thousands of times. None when the ORM converts nothing (PostgreSQL: the driver's values already are)."""
+    field = model._meta.get_field(name)
+    col = field.get_col(model._meta.db_table)
+    converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+    if not converters:
+        return None
+    cache: dict = {}
+
+    def convert(value):
+        try:
+            return cache[value]
+        except KeyError:
+            converted = value
+            for converter in converters:
+                converted = converter(converted, col, connection)
+            cache[value] = converted
+            return converted
+        except TypeError:  # unhashable: not memoised
+            for converter in converters:
+                value = converter(value, col, connection)
+            return value
+
+    return convert
+
+
+def select_rows(sql: str, params: Sequence = ()) -> list[tuple]:
+    """All rows of a plain SELECT (no model instances, no per-row converters)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()

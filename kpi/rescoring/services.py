@@ -9,6 +9,7 @@ beforehand, the same way and writing nothing (`policy_change_preview`, `tables_r
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import weakref
 from collections import defaultdict
@@ -17,9 +18,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from budgets.models import BudgetExecution, Project, Unit, UnitBudget
 from kpi import scoring
@@ -38,11 +41,12 @@ from kpi.models import (
 )
 from kpi.targets import Kind, Target
 
-from .bulk import RowWriter, analyze
+from .bulk import RowWriter, analyze, column_converter, select_rows
 from .selectors import policies_by_table, policy_rows, table_policy_keys, tables_governed
 from .summaries import summary_rows, summary_writer
 
-RESCORE_BATCH_SIZE = 200  # tables per batch of a bulk job, per transaction of the sweep
+# tables per batch of a bulk job, per transaction of the sweep (JIXIAO_RESCORE_BATCH_SIZE, default 200)
+RESCORE_BATCH_SIZE = getattr(settings, "JIXIAO_RESCORE_BATCH_SIZE", 200)
 # A bulk job this large first refreshes PostgreSQL's statistics (a year just imported has none).
 ANALYZE_FROM_TABLES = 500
 SWEEP_LIMIT = 2000  # tables the periodic sweep rescores per run at most; the next run takes the rest
@@ -125,7 +129,7 @@ def tables_rescore(*, table_ids: Iterable[int]) -> int:
     with transaction.atomic():
         tables = list(
             GoalTable.objects.select_for_update(of=("self",)).filter(pk__in=list(table_ids))
-            .select_related("project").order_by("pk")
+            .select_related("project").only(*_TABLE_FIELDS).order_by("pk")
         )
         if not tables:
             return 0
@@ -136,7 +140,7 @@ def tables_rescore(*, table_ids: Iterable[int]) -> int:
         summaries = summary_rows(
             tables, indicators_by_table=rows.indicators, actuals_by_indicator=rows.provisional_actuals,
             executions=rows.executions, budgets=rows.budgets, totals=totals, results=latest,
-            now=writer.adapt_datetime(timezone.now()), writer=writer,
+            now=writer.adapt_datetime(timezone.now()), writer=writer, stamp=rows.stamp,
         )
         ids = [t.pk for t in tables]
         Score.objects.filter(table_id__in=ids).delete()
@@ -147,6 +151,11 @@ def tables_rescore(*, table_ids: Iterable[int]) -> int:
         writer.insert(summaries)
         GoalTable.objects.filter(pk__in=ids).update(scored_at=timezone.now())
     return len(scores)
+
+
+# What a rescore reads of its tables (policies_by_table, _budgets_by_table, _executions_by_table,
+# summary_rows): building full GoalTable and Project instances was a tenth of a bulk rescore.
+_TABLE_FIELDS = ("unit", "year", "project", "policy", "project__budget_initial", "project__budget_adjusted")
 
 
 def goal_tables_rescore_stale(*, tables: Iterable[GoalTable]) -> int:
@@ -233,8 +242,14 @@ class _IndicatorRow(NamedTuple):
 
     def target(self) -> Target:
         """The parsed target as the engine wants it (as `Indicator.target`, without the review flags)."""
-        return Target(Kind(self.target_kind), tidy_decimal(self.target_value), tidy_decimal(self.target_upper),
-                      self.unit, self.target_raw)
+        return _target(self.target_kind, self.target_value, self.target_upper, self.unit, self.target_raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def _target(kind: str, value: Decimal | None, upper: Decimal | None, unit: str, raw: str) -> Target:
+    # Pure and immutable, and a year repeats the same few hundred targets: built once each. Equal Decimals
+    # (100 and 100.0000) share an entry, which is right: tidy_decimal gives both the same value.
+    return Target(Kind(kind), tidy_decimal(value), tidy_decimal(upper), unit, raw)
 
 
 class _ActualRow(NamedTuple):
@@ -264,29 +279,96 @@ class _BatchRows:
     approved_actuals: dict[int, list[_ActualRow]]  # per indicator, the approved ones
     executions: dict[int, list[tuple]]  # per table, (as_of, executed, recorded_at), oldest first
     budgets: dict[int, Decimal]  # 全年预算数 per table
+    # An actual's recorded_at is kept as read, as text in time order (see _read_batch): only the latest of a
+    # table is used (TableSummary.last_update), converted to a datetime by `stamp`.
+    stamp: object = None
+
+
+_MISSING = object()
+_tuple_new = tuple.__new__  # a NamedTuple built without its keyword-parsing __new__ (hot loops)
+
+
+def _same(value):
+    return value
+
+
+def _converted(cache: dict, converters, raw: tuple) -> tuple:
+    """`raw` converted value by value, once per distinct tuple (a year repeats a few hundred)."""
+    values = cache.get(raw)
+    if values is None:
+        values = cache[raw] = tuple(convert(value) for convert, value in zip(converters, raw, strict=True))
+    return values
+
+
+def _converters(model, *names):
+    """The columns' converters (`column_converter`); all None when none converts anything (PostgreSQL)."""
+    converters = [column_converter(model, name) for name in names]
+    if all(c is None for c in converters):
+        return [None] * len(names)
+    return [c or _same for c in converters]
 
 
 def _read_batch(tables: list[GoalTable]) -> _BatchRows:
-    """Four queries (five with a 部门整体 table), whatever the number of indicators."""
-    ids = [t.pk for t in tables]
-    indicators_by_table: dict[int, list[_IndicatorRow]] = defaultdict(list)
-    for values in Indicator.objects.filter(table_id__in=ids).order_by("order").values_list(*_INDICATOR_COLUMNS):
-        row = _IndicatorRow._make(values)
-        indicators_by_table[row.table_id].append(row)
+    """Four queries (five with a 部门整体 table), whatever the number of indicators.
 
-    # Per indicator, actuals in date order: all that count provisionally, and the approved ones.
+    Indicators and actuals are read with a plain cursor and explicit columns, each value converted as the
+    ORM converts it (`column_converter`: memoised, so a weight or a date repeated 10,000 times is converted
+    once); the ORM's per-row converters were most of a bulk rescore's read time."""
+    ids = [t.pk for t in tables]
+    quote = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(ids))
+
+    indicator, actual, report = Indicator._meta, Actual._meta, Report._meta
+    columns = ", ".join(f"i.{quote(indicator.get_field(name).column)}" for name in _INDICATOR_COLUMNS)
+    sql = (f"SELECT {columns} FROM {quote(indicator.db_table)} i WHERE i.{quote('table_id')} IN ({marks})"
+           f" ORDER BY i.{quote('order')}, i.{quote('id')}")
+    indicator_converters = _converters(Indicator, "target_value", "target_upper", "weight", "not_applicable")
+    indicators_by_table: dict[int, list[_IndicatorRow]] = defaultdict(list)
+    converted: dict = {}
+    for pk, table_id, kind, value, upper, unit, raw, weight, rule, na, accumulation in select_rows(sql, ids):
+        if indicator_converters[0] is not None:
+            value, upper, weight, na = _converted(converted, indicator_converters, (value, upper, weight, na))
+        indicators_by_table[table_id].append(_tuple_new(_IndicatorRow, (
+            pk, table_id, kind, value, upper, unit, raw, weight, rule, na, accumulation)))
+
+    # Per indicator, actuals in date order: all that count provisionally (all but those of returned
+    # reports: ActualQuerySet.that_count), and the approved ones.
+    a_columns = [f"a.{quote(actual.get_field(name).column)}" for name in _ACTUAL_COLUMNS[:-2]]
+    # recorded_at as text, not through the driver's per-row datetime parsing: only each table's latest is
+    # ever converted (`stamp`). The text is in time order: Django's fixed format on SQLite, PostgreSQL's ISO
+    # output in the connection's time zone (UTC) there.
+    stamp_column = f"CAST(a.{quote('recorded_at')} AS TEXT)"
+    if connection.vendor == "sqlite":
+        # the few dates too: converted once each (memoised), not by sqlite3 row by row
+        a_columns[2] = f"CAST({a_columns[2]} AS TEXT)"
+    a_columns = ", ".join(a_columns)
+    sql = (f"SELECT {a_columns}, r.{quote('status')}, {stamp_column}"
+           f" FROM {quote(actual.db_table)} a"
+           f" INNER JOIN {quote(report.db_table)} r ON r.{quote('id')} = a.{quote('report_id')}"
+           f" INNER JOIN {quote(indicator.db_table)} i ON i.{quote('id')} = a.{quote('indicator_id')}"
+           f" WHERE i.{quote('table_id')} IN ({marks}) AND NOT (r.{quote('status')} = %s)"
+           f" ORDER BY a.{quote('as_of')}, a.{quote('id')}")
+    actual_converters = _converters(Actual, "as_of", "value", "met", "points")
     provisional_actuals: dict[int, list[_ActualRow]] = defaultdict(list)
     approved_actuals: dict[int, list[_ActualRow]] = defaultdict(list)
-    for values in (
-        Actual.objects.filter(indicator__table_id__in=ids).that_count()
-        .order_by("as_of", "id").values_list(*_ACTUAL_COLUMNS)
+    approved = Report.Status.APPROVED.value
+    converted = {}
+    for indicator_id, pk, as_of, value, met, grade, points, status, recorded_at in select_rows(
+        sql, [*ids, Report.Status.RETURNED.value]
     ):
-        row = _ActualRow._make(values)
-        provisional_actuals[row.indicator_id].append(row)
-        if row.report_status == Report.Status.APPROVED:
-            approved_actuals[row.indicator_id].append(row)
+        if actual_converters[0] is not None:
+            as_of, value, met, points = _converted(converted, actual_converters, (as_of, value, met, points))
+        row = _tuple_new(_ActualRow, (indicator_id, pk, as_of, value, met, grade, points, status, recorded_at))
+        provisional_actuals[indicator_id].append(row)
+        if status == approved:
+            approved_actuals[indicator_id].append(row)
     return _BatchRows(indicators_by_table, provisional_actuals, approved_actuals, _executions_by_table(tables),
-                      _budgets_by_table(tables))
+                      _budgets_by_table(tables), column_converter(Actual, "recorded_at") or _parse_stamp)
+
+
+def _parse_stamp(text: str) -> dt.datetime:
+    """A timestamptz's text as PostgreSQL gives it ("2026-07-31 08:00:00.5+00"), as an aware datetime."""
+    return parse_datetime(text)
 
 
 def _compute_scores(tables: list[GoalTable], *, policies: dict[int, scoring.Policy] | None = None,
@@ -310,42 +392,76 @@ def _compute_scores(tables: list[GoalTable], *, policies: dict[int, scoring.Poli
 
     scores: list[tuple] = []
     totals: list[tuple] = []
+    # The engine is pure: one result per distinct (policy, rule, target, weight, actual) in the batch, kept
+    # with the score row's values that follow from it. A year repeats the same targets, weights and actuals
+    # ("=100%" met at 100, "≥95%" at 98 …) across thousands of tables. Keys compare Decimals by value, which
+    # is exact here: weights and entered points come from columns of fixed places, and the engine sees
+    # target values and actuals through tidy_decimal (equal values, same text).
+    memo: dict = {}
+    indicator_keys: dict = {}
+    missing = _MISSING
     for table in tables:
         policy = policies[table.pk]
-        rows = indicators_by_table.get(table.pk, [])
+        version = policy.version
+        rows = indicator_rows = indicators_by_table.get(table.pk, [])
         dates = {a.as_of for row in rows for a in provisional_actuals.get(row.id, ())}
         dates.update(as_of for as_of, _, _ in executions.get(table.pk, ()))
-        targets = {row.id: row.target() for row in rows}
+        keys = {
+            row.id: indicator_keys.setdefault(
+                (id(policy), row.rule, row.target_kind, row.target_value, row.target_upper, row.unit, row.target_raw,
+                 row.weight), len(indicator_keys))
+            for row in rows
+        }
         budget = budgets.get(table.pk)
         keep = latest if latest is not None and policy is scoring.DEFAULT_POLICY else None
         last_date = max(dates) if dates else None
+
+        def scored(row, actual, keys=keys, policy=policy, version=version):
+            """(the engine's result, the score row's values from points to policy_version) of one actual."""
+            key = (keys[row.id], actual.value, actual.met, actual.grade, actual.points)
+            hit = memo.get(key, missing)
+            if hit is missing:
+                result = _score_actual(row, actual, row.target(), policy)
+                hit = memo[key] = (result, None if result is None else (
+                    result.points, result.ratio, result.explanation[:500], writer.adapt_json_list(result.flags),
+                    version))
+            return hit
+
         for as_of in sorted(dates):
             at_last = keep is not None and as_of == last_date
             official_items, provisional_items = [], []
             differs = False
-            for row in rows:
+            for row in indicator_rows:
                 if row.not_applicable:
-                    official_items.append(scoring.TableItem(row.weight, None, True))
-                    provisional_items.append(scoring.TableItem(row.weight, None, True))
+                    item = (row.weight, None, True)
+                    official_items.append(item)
+                    provisional_items.append(item)
                     continue
                 official = _latest_until(approved_actuals.get(row.id, ()), as_of)
                 provisional = _latest_until(provisional_actuals.get(row.id, ()), as_of)
-                official_result = _score_actual(row, official, targets[row.id], policy)
-                official_items.append(scoring.TableItem(row.weight, official_result and official_result.points))
-                if official_result is not None:
-                    scores.append(_score_row(writer, row, official, as_of, official_result, policy, now, True))
+                if official is None:
+                    official_result = values = None
+                else:
+                    official_result, values = scored(row, official)
+                official_items.append(item := (row.weight, values and values[0]))
+                if values is not None:
+                    scores.append(_tuple_new(ScoreRow, (row.id, row.table_id, official.id, as_of, True, *values, now)))
                 if provisional is official:
-                    provisional_items.append(official_items[-1])
+                    provisional_items.append(item)
                     if at_last:
                         keep[row.id] = official_result
                     continue
                 differs = True
-                provisional_result = _score_actual(row, provisional, targets[row.id], policy)
+                if provisional is None:
+                    provisional_result = values = None
+                else:
+                    provisional_result, values = scored(row, provisional)
                 if at_last:
                     keep[row.id] = provisional_result
-                provisional_items.append(scoring.TableItem(row.weight, provisional_result and provisional_result.points))
-                if provisional_result is not None:
-                    scores.append(_score_row(writer, row, provisional, as_of, provisional_result, policy, now, False))
+                provisional_items.append((row.weight, values and values[0]))
+                if values is not None:
+                    scores.append(_tuple_new(ScoreRow, (row.id, row.table_id, provisional.id, as_of, False, *values,
+                                                        now)))
             executed = _latest_execution_until(executions.get(table.pk, ()), as_of)
             execution = (
                 scoring.score_execution(budget=budget, executed=executed, weight=policy.execution_weight,
@@ -383,11 +499,6 @@ def _score_actual(indicator: _IndicatorRow, actual: _ActualRow | None, target, p
     except scoring.ScoringError:
         # The target or rule changed after the actual was recorded: shown as missing until re-entered.
         return None
-
-
-def _score_row(writer, indicator: _IndicatorRow, actual: _ActualRow, as_of, result, policy, now, official) -> ScoreRow:
-    return ScoreRow(indicator.id, indicator.table_id, actual.id, as_of, official, result.points, result.ratio,
-            result.explanation[:500], writer.adapt_json_list(result.flags), policy.version, now)
 
 
 def _latest_until(rows: Iterable[_ActualRow], as_of: dt.date) -> _ActualRow | None:
@@ -503,26 +614,47 @@ def rescore_batch_run(*, job_id: int, index: int) -> None:
         job.save(update_fields=["done_tables", "status", "finished_at"])
 
 
-STALLED_AFTER = dt.timedelta(minutes=10)  # far beyond one batch (a few seconds): its worker is gone
-UNSTARTED_AFTER = dt.timedelta(minutes=2)  # a job whose start message never arrived (broker down)
+def stalled_after() -> dt.timedelta:
+    """A running job with no batch finished for this long has lost its worker (a batch takes seconds)."""
+    return dt.timedelta(seconds=settings.JIXIAO_RESCORE_STALLED_SECONDS)
+
+
+def unstarted_after() -> dt.timedelta:
+    """A job still 排队中 this long after it was queued lost its start message (the broker was down)."""
+    return dt.timedelta(seconds=settings.JIXIAO_RESCORE_UNSTARTED_SECONDS)
+
+
+def _resend_once(job: RescoreJob, interval: dt.timedelta) -> bool:
+    """True at most once per interval for a job: a resent job whose worker is merely busy is not sent again
+    at every sweep (each resend of a start fans out every unfinished batch)."""
+    from django.core.cache import cache
+
+    key = f"rescore-job-resent:{job.pk}:{job.created_at.timestamp()}"
+    try:
+        return cache.add(key, 1, timeout=max(1, int(interval.total_seconds())))
+    except Exception:  # the cache is down: resending twice is safe, never resending is not
+        return True
 
 
 def stalled_jobs_resume(*, now: dt.datetime | None = None) -> int:
-    """Send again what a lost message or a killed worker left undone: the start of a job still 排队中, the
-    unfinished batches of a running job with no progress for STALLED_AFTER. Returns how many jobs."""
+    """Send again what a lost message or a killed worker left undone: the start of a job still 排队中 after
+    `unstarted_after()`, the unfinished batches of a running job with no batch finished for `stalled_after()`
+    (settings JIXIAO_RESCORE_UNSTARTED_SECONDS, JIXIAO_RESCORE_STALLED_SECONDS). Returns how many jobs."""
     from kpi.enqueue import send_now
 
     from .tasks import rescore_batch, rescore_job_start
 
     now = now or timezone.now()
+    unstarted, stalled = unstarted_after(), stalled_after()
     resumed = 0
-    for job in RescoreJob.objects.filter(status=RescoreJob.Status.PENDING, created_at__lt=now - UNSTARTED_AFTER):
-        resumed += send_now(rescore_job_start, job.pk)
+    for job in RescoreJob.objects.filter(status=RescoreJob.Status.PENDING, created_at__lt=now - unstarted):
+        if _resend_once(job, unstarted):
+            resumed += send_now(rescore_job_start, job.pk)
     for job in RescoreJob.objects.filter(status=RescoreJob.Status.RUNNING):
         progressed = max(
             (f for f in job.batches.values_list("finished_at", flat=True) if f is not None), default=job.created_at
         )
-        if progressed >= now - STALLED_AFTER:
+        if progressed >= now - stalled or not _resend_once(job, stalled):
             continue
         unfinished = list(job.batches.filter(finished_at__isnull=True).order_by("index").values_list("index", flat=True))
         if all(send_now(rescore_batch, job.pk, index) for index in unfinished):

@@ -60,17 +60,19 @@ def summary_writer() -> RowWriter:
 
 
 def summary_rows(tables, *, indicators_by_table, actuals_by_indicator, executions, budgets, totals,
-                 now, writer: RowWriter, results: dict | None = None) -> list[SummaryRow]:
+                 now, writer: RowWriter, results: dict | None = None, stamp=None) -> list[SummaryRow]:
     """One row per table, ready to insert.
 
     `indicators_by_table`: the rescore's indicator rows per table id, in order; `actuals_by_indicator`: per
     indicator the actuals that count, oldest first; `executions`: per table (as_of, executed, recorded_at),
     oldest first; `budgets`: 全年预算数 per table; `totals`: the TotalRows just computed; `results`: the
     engine's result for an indicator's latest actual, where the rescore already has it under the default
-    policy (scored again here otherwise).
+    policy (scored again here otherwise). `stamp`: turns an actual's recorded_at as read into a datetime
+    (the rescore reads them raw and converts only each table's latest); None: they are datetimes already.
     """
     results = results if results is not None else {}
     latest_totals = _latest_totals(totals)
+    lights: dict = {}  # the light is pure in its inputs: computed once per distinct indicator and actual
     rows = []
     for table in tables:
         applicable = [row for row in indicators_by_table.get(table.pk, ()) if not row.not_applicable]
@@ -82,6 +84,8 @@ def summary_rows(tables, *, indicators_by_table, actuals_by_indicator, execution
         rate = scoring.score_execution(budget=budget, executed=executed).rate
         dates = [actual.as_of for actual in latest.values()]
         stamps = [actual.recorded_at for actual in latest.values()]
+        if stamps and stamp is not None:
+            stamps = [stamp(max(stamps))]
         if execution is not None:
             dates.append(execution[0])
             stamps.append(execution[2])
@@ -90,7 +94,7 @@ def summary_rows(tables, *, indicators_by_table, actuals_by_indicator, execution
         if as_of is not None:
             month = as_of.month
             money_light = budget_light(rate=rate, month=month)
-            light = worst_light([money_light, *(_light(row, latest.get(row.id), month, results)
+            light = worst_light([money_light, *(_light(row, latest.get(row.id), month, results, lights)
                                                 for row in applicable)])
         official, provisional = latest_totals.get(table.pk, (None, None))
         extra = {}
@@ -129,15 +133,23 @@ def _latest_totals(totals) -> dict[int, tuple]:
     return result
 
 
-def _light(row, actual, month: int, results: dict) -> Light:
+def _light(row, actual, month: int, results: dict, memo: dict | None = None) -> Light:
     if actual is None:
         return Light.NONE
-    known = {}
-    if row.id in results:  # the engine's result of this very actual, already computed by the rescore
+    known = row.id in results
+    key = (known, row.rule, row.target_kind, row.target_value, row.target_upper, row.unit, row.target_raw,
+           row.weight, row.accumulation, actual.value, actual.met, actual.grade, actual.points, month)
+    if memo is not None and key in memo:
+        return memo[key]
+    extra = {}
+    if known:  # the engine's result of this very actual, already computed by the rescore
         result = results[row.id]
-        known["ratio"] = result.ratio if result is not None else None
-    return scored_light(
+        extra["ratio"] = result.ratio if result is not None else None
+    light = scored_light(
         rule=row.rule, target=row.target(), weight=row.weight,
         cumulative=row.accumulation == Indicator.Accumulation.CUMULATIVE,
-        value=actual.value, met=actual.met, grade=actual.grade, points=actual.points, month=month, **known,
+        value=actual.value, met=actual.met, grade=actual.grade, points=actual.points, month=month, **extra,
     )
+    if memo is not None:
+        memo[key] = light
+    return light

@@ -2,8 +2,14 @@
 
 Task names stay "kpi.tasks.…", the names messages already in a broker carry.
 """
+import logging
+
 from celery import shared_task
 from django.db import DatabaseError
+
+logger = logging.getLogger(__name__)
+# What a job's page says of an unexpected failure; the exception and its traceback go to the log only.
+JOB_FAILED = "重新评分失败：系统内部错误，已记录日志。请稍后重新发起；如仍失败，请联系系统管理员。"
 
 RETRY = {
     "acks_late": True,
@@ -38,8 +44,9 @@ def rescore_batch(job_id: int, index: int) -> None:
         rescore_batch_run(job_id=job_id, index=index)
     except DatabaseError:
         raise  # retried
-    except Exception as error:
-        rescore_job_fail(job_id=job_id, error=f"{type(error).__name__}: {error}")
+    except Exception:
+        logger.exception("rescore job %s: batch %s failed", job_id, index, extra={"event": "rescore_batch_failed"})
+        rescore_job_fail(job_id=job_id, error=JOB_FAILED)
         raise
 
 

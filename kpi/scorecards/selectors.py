@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models.functions import Coalesce, ExtractMonth, NullIf
 
 from budgets.models import BudgetExecution, Project, Unit
 from kpi import scoring
@@ -93,12 +93,17 @@ class PolicyKey:
     policy_id: int | None
 
 
-def policy_keys(*, unit_ids, year: int) -> list[PolicyKey]:
+def policy_keys_and_stale(*, unit_ids, year: int) -> tuple[list[PolicyKey], int]:
     """One key per distinct policy the units' tables of the year name (or none): enough to name the policies
-    they are scored under without loading every table. One query."""
-    named = (GoalTable.objects.filter(unit_id__in=list(unit_ids), year=year).order_by("policy_id")
-             .values_list("policy_id", flat=True).distinct())
-    return [PolicyKey(pk=i, year=year, policy_id=policy_id) for i, policy_id in enumerate(named)]
+    they are scored under without loading every table; and, as `stale_tables_count`, how many of those
+    tables changed since they were last scored. One query (the tables grouped by policy)."""
+    groups = (GoalTable.objects.filter(unit_id__in=list(unit_ids), year=year).order_by("policy_id")
+              .values("policy_id").annotate(stale=Count("pk", filter=GoalTable.STALE)))
+    keys, stale = [], 0
+    for i, group in enumerate(groups):
+        keys.append(PolicyKey(pk=i, year=year, policy_id=group["policy_id"]))
+        stale += group["stale"]
+    return keys, stale
 
 
 def light_of(record) -> Light:
@@ -197,13 +202,19 @@ def elapsed_share(as_of: dt.date | None) -> Decimal | None:
 def unit_chart_data(rows: QuerySet[Project], summary: Summary) -> dict:
     """Data of the unit scorecard's charts: 执行率 against time elapsed per project, and the grade histogram
     (one query: the rows' values, no model instances)."""
-    execution = {"projects": [], "rate": [], "elapsed": []}
-    for name, rate, status_as_of, executed_as_of in rows.values_list(
-        "name", "execution_rate", "status_as_of", "executed_as_of"
-    ):
-        execution["projects"].append(name)
-        execution["rate"].append(_percent(rate))
-        execution["elapsed"].append(_percent(elapsed_share(status_as_of or executed_as_of)))
+    projects, rates, elapsed = [], [], []
+    # Only the month of the date counts (elapsed_share: m / 12): taken in SQL, one share per month, not a date
+    # converted and divided per row.
+    shares: dict[int | None, float | None] = {None: None}
+    for name, rate, month in rows.annotate(
+        chart_month=ExtractMonth(Coalesce("status_as_of", "executed_as_of"))
+    ).values_list("name", "execution_rate", "chart_month"):
+        projects.append(name)
+        rates.append(_percent(rate))
+        if month not in shares:
+            shares[month] = _percent(Decimal(month) / Decimal(12))
+        elapsed.append(shares[month])
+    execution = {"projects": projects, "rate": rates, "elapsed": elapsed}
     grades = summary.grade_counts
     return {
         "execution": execution,

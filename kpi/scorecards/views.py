@@ -16,6 +16,7 @@ from django_tables2.export import ExportMixin
 
 from budgets.models import Project, Unit
 from budgets.selectors import projects_editable_by, projects_for_user, units_administered_by, units_for_user
+from budgets.years import year_valid
 from kpi import permissions
 from kpi.models import GoalTable, Report
 from kpi.monitoring.selectors import table_statuses
@@ -26,7 +27,7 @@ from .filters import UnitScorecardFilter
 from .selectors import (
     Summary,
     latest_table_scores,
-    policy_keys,
+    policy_keys_and_stale,
     project_scorecard,
     project_with_scorecard,
     scorecard_rows,
@@ -122,8 +123,9 @@ class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, Filte
 
     def get(self, request, *args, **kwargs):
         self.year = kwargs["year"]
-        # What names the policies of the unit's tables on the page (unit.html: tables_policies view.tables).
-        self.tables = policy_keys(unit_ids=[self.unit.pk], year=self.year)
+        # What names the policies of the unit's tables on the page (unit.html: tables_policies view.tables),
+        # and how many of them wait for their rescore, in one query.
+        self.tables, self.stale = policy_keys_and_stale(unit_ids=[self.unit.pk], year=self.year)
         return super().get(request, *args, **kwargs)
 
     @property
@@ -132,7 +134,10 @@ class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, Filte
         return requested if requested in self.export_formats else None
 
     def get_queryset(self):
-        return scorecard_rows(unit=self.unit, year=self.year)
+        # Built once (the filter and the chart both start from it; each clones it, none evaluates it).
+        if getattr(self, "_rows", None) is None:
+            self._rows = scorecard_rows(unit=self.unit, year=self.year)
+        return self._rows
 
     def get_export_filename(self, export_format):
         return f"scorecard-unit{self.unit.pk}-{self.year}.{export_format}"
@@ -159,7 +164,7 @@ class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, Filte
             unit_total=unit_totals.get("official"), unit_pending_total=unit_totals.get("pending"),
             unit_status=unit_status,
             export_formats=self.export_formats, export_param=self.export_trigger_param,
-            stale=stale_tables_count(unit_ids=[self.unit.pk], year=self.year),
+            stale=self.stale,
         )
         return context
 
@@ -214,7 +219,7 @@ def _year(request, default: int) -> int:
         year = int(request.GET.get("year", ""))
     except ValueError:
         return default
-    return year if 2000 <= year <= 2100 else default
+    return year if year_valid(year) else default
 
 
 @login_required

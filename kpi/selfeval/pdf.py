@@ -54,11 +54,14 @@ NONE = "—"
 MARGIN = 15
 WIDTH = 180  # A4 (210 mm) less the margins
 LINE = 5.5  # mm per text line at 9 pt
+PAGE_COUNT = "{pages}"
 
-LABEL = FontFace(emphasis="BOLD", fill_color=(242, 242, 242))
+# The font has one weight. Labels and totals were once set in a "bold" style registered from the same file:
+# the same glyphs, embedded (and subset) a second time in every PDF. They are told apart by shading instead.
+LABEL = FontFace(fill_color=(242, 242, 242))
 PLAIN = FontFace()
 RED = FontFace(color=(192, 0, 0))
-BOLD = FontFace(emphasis="BOLD")
+BOLD = PLAIN
 
 
 def table_pdf(evaluation: ProjectEvaluation, *, generated_at: dt.datetime | None = None,
@@ -180,16 +183,54 @@ def font_kit(*, texts: Iterable[str], folder: Path) -> FontKit:
             subsetter = ftsubset.Subsetter(options)
             subsetter.populate(unicodes={ord(c) for c in keep} | {0x20})
             subsetter.subset(font)
+            _to_truetype(font)
             target = Path(folder) / name
             font.save(str(target))
         finally:
             font.close()
         return target
 
-    main = cut(FONT_PATH, 0, main_chars, "main.otf")
-    fallback = cut(FALLBACK_PATH, FALLBACK_INDEX, extra, "fallback.otf") if has_fallback and extra else None
+    main = cut(FONT_PATH, 0, main_chars, "main.ttf")
+    fallback = cut(FALLBACK_PATH, FALLBACK_INDEX, extra, "fallback.ttf") if has_fallback and extra else None
     return FontKit(chars=frozenset(main_chars | (extra if fallback else set()) | {"\n"}), main=main,
                    fallback=fallback)
+
+
+def _to_truetype(font) -> None:
+    """Redraw a CFF font's glyphs as TrueType outlines (quadratic curves within 1/1000 em of the cubic ones),
+    in place. fpdf2 subsets the font again for every PDF; a CFF subset executes every glyph's charstring and
+    recompiles them (two thirds of a bundle PDF's time), a glyf subset copies bytes."""
+    from fontTools.pens.cu2quPen import Cu2QuPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib import newTable
+
+    order = font.getGlyphOrder()
+    outlines = font.getGlyphSet()
+    glyphs = {}
+    for name in order:
+        pen = TTGlyphPen(outlines)
+        outlines[name].draw(Cu2QuPen(pen, max_err=1.0, reverse_direction=True))
+        glyphs[name] = pen.glyph()
+    font["loca"] = newTable("loca")
+    font["glyf"] = glyf = newTable("glyf")
+    glyf.glyphOrder = order
+    glyf.glyphs = glyphs
+    for table in ("CFF ", "VORG"):
+        if table in font:
+            del font[table]
+    glyf.compile(font)
+    metrics = font["hmtx"]
+    for name, glyph in glyphs.items():
+        metrics[name] = (metrics[name][0], getattr(glyph, "xMin", 0))  # left side bearing = the outline's
+    font["maxp"] = maxp = newTable("maxp")
+    maxp.tableVersion = 0x00010000
+    maxp.maxZones = 1
+    for field in ("maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
+                  "maxStackElements", "maxSizeOfInstructions", "maxComponentElements"):
+        setattr(maxp, field, 0)
+    post = font["post"]
+    post.formatType, post.extraNames, post.mapping, post.glyphOrder = 2.0, [], {}, order
+    font.sfntVersion = "\0\1\0\0"
 
 
 # --- the document --------------------------------------------------------------------------------------
@@ -204,7 +245,6 @@ class _Pdf(FPDF):
         self.set_auto_page_break(True, margin=MARGIN + 3)
         main = str(kit.main) if kit else str(FONT_PATH)
         self.add_font(FONT, "", main)
-        self.add_font(FONT, "B", main)
         self.has_fallback = FALLBACK_PATH.exists()
         if kit is not None and kit.fallback is not None:
             self.add_font(FALLBACK, "", str(kit.fallback))
@@ -217,7 +257,8 @@ class _Pdf(FPDF):
         elif kit is None and self.has_fallback:
             self.add_font(FALLBACK, "", str(FALLBACK_PATH), collection_font_number=FALLBACK_INDEX)
             self.set_fallback_fonts([FALLBACK], exact_match=False)
-        self.alias_nb_pages("{nb}")
+        # The alias is as wide as the count it stands for may be (a unit's PDF of 1,000 projects has 1,300 pages).
+        self.alias_nb_pages(PAGE_COUNT)
         self.set_title("绩效自评表")
         self.set_creator("Jixiao")
         self.set_font(FONT, size=9)
@@ -235,10 +276,10 @@ class _Pdf(FPDF):
     def footer(self):
         self.set_y(-12)
         self.set_font(FONT, size=8)
-        self.cell(0, 5, f"第 {self.page_no()} 页 共 {{nb}} 页", align="C")
+        self.cell(0, 5, f"第 {self.page_no()} 页 共 {PAGE_COUNT} 页", align="C")
 
     def heading(self, title: str, subtitle: str) -> None:
-        self.set_font(FONT, "B", 16)
+        self.set_font(FONT, size=16)
         self.cell(0, 10, self.safe(title), align="C", new_x="LMARGIN", new_y="NEXT")
         self.set_font(FONT, size=10)
         self.cell(0, 6, self.safe(subtitle), align="C", new_x="LMARGIN", new_y="NEXT")
@@ -469,7 +510,7 @@ def _unit_form(pdf: _Pdf, u: UnitEvaluation, *, generated_at) -> None:
 
 def _section(pdf: _Pdf, title: str) -> None:
     pdf.ln(3)
-    pdf.set_font(FONT, "B", 10.5)
+    pdf.set_font(FONT, size=10.5)
     pdf.cell(0, 7, pdf.safe(title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, size=9)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import tempfile
 import zipfile
+from functools import partial
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -16,10 +19,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from budgets.models import Unit
+from budgets.years import year_check
 from kpi.models import GoalTable, SelfEvalReport
 from kpi.rescoring.services import goal_tables_rescore_stale
+from kpi.storage import storage_remove_on_error, storage_save
 
-from . import pdf, xlsx
+from . import batch, pdf, xlsx
 from .data import ProjectEvaluation, UnitEvaluation, table_evaluation, unit_evaluation
 
 FORMATS = ("json", "xlsx", "pdf")
@@ -33,6 +38,11 @@ CONTENT_TYPES = {
 SNAPSHOT_NAME = "自评数据.json"
 BUNDLE_STALE_AFTER = dt.timedelta(hours=1)  # well beyond CELERY_TASK_TIME_LIMIT (30 min)
 PROGRESS_STEPS = 200  # the progress is written every len(entries) // 200 files (every file in a small bundle)
+
+
+def bundle_processes() -> int:
+    """How many processes render a bundle's documents (JIXIAO_BUNDLE_PROCESSES; default: every core)."""
+    return max(1, getattr(settings, "JIXIAO_BUNDLE_PROCESSES", None) or os.cpu_count() or 1)
 
 
 class FormatRefused(ValueError):
@@ -119,9 +129,14 @@ def table_report_keep(*, table: GoalTable, fmt: str, user: AbstractBaseUser | No
         unit_id=table.unit_id, year=table.year, table=table, format=fmt, policy_version=evaluation.policy_version,
         snapshot=snapshot, status=SelfEvalReport.Status.DONE, done=1, total=1, generated_by=user, generated_at=now,
     )
-    report.file.save("report", ContentFile(_render_table(evaluation, fmt, timezone.localtime(now))), save=False)
-    report.full_clean()
-    report.save()
+    # A full or read-only disk: StorageUnavailable (logged), no partial file and no row.
+    storage = report.file.storage
+    report.file = storage_save(storage, report.file.field.generate_filename(report, "report"),
+                               ContentFile(_render_table(evaluation, fmt, timezone.localtime(now))),
+                               max_length=report.file.field.max_length)
+    with storage_remove_on_error(storage, report.file.name):
+        report.full_clean()
+        report.save()
     return report
 
 
@@ -133,8 +148,7 @@ def selfeval_bundle_start(*, unit: Unit, year: int, user: AbstractBaseUser | Non
     A bundle of the same unit and year already queued or running is returned instead of a second one
     (unless it is older than BUNDLE_STALE_AFTER: then it is marked failed). The task is enqueued after commit.
     """
-    from .tasks import selfeval_bundle_run
-
+    year_check(year)  # no bundle row of year 99999
     with transaction.atomic():
         list(Unit.objects.select_for_update().filter(pk=unit.pk).values_list("pk", flat=True))
         running = SelfEvalReport.objects.filter(
@@ -148,8 +162,22 @@ def selfeval_bundle_start(*, unit: Unit, year: int, user: AbstractBaseUser | Non
         report = SelfEvalReport(unit=unit, year=year, format=SelfEvalReport.Format.ZIP, generated_by=user)
         report.full_clean()
         report.save()
-        selfeval_bundle_run.delay_on_commit(report.pk)
+        transaction.on_commit(partial(_bundle_enqueue, report.pk))
     return report
+
+
+BROKER_DOWN = "任务队列暂时无法连接，材料包未能开始生成。请稍后重新点击“生成全部自评材料”。"
+
+
+def _bundle_enqueue(report_id: int) -> None:
+    """Send the bundle's message; when the broker is down the bundle is marked failed with a message that
+    says so, not left 排队中 (the request that asked for it still succeeds)."""
+    from kpi.enqueue import send_now
+
+    from .tasks import selfeval_bundle_run
+
+    if not send_now(selfeval_bundle_run, report_id):
+        selfeval_bundle_fail(report_id=report_id, error=BROKER_DOWN)
 
 
 def bundle_entries(evaluation: UnitEvaluation) -> list[tuple[str, str, object]]:
@@ -162,10 +190,23 @@ def bundle_entries(evaluation: UnitEvaluation) -> list[tuple[str, str, object]]:
     if evaluation.unit_table is not None:
         for fmt in ("xlsx", "pdf"):
             entries.append((f"部门整体绩效自评表/{stem}-部门整体绩效自评表.{fmt}", fmt, evaluation.unit_table))
+    used: set[str] = set()
     for project in evaluation.projects:
+        name = unique_stem(safe_name(project.project_name or ""), used)
         for fmt in ("xlsx", "pdf"):
-            entries.append((f"项目支出绩效自评表/{safe_name(project.project_name or '')}.{fmt}", fmt, project))
+            entries.append((f"项目支出绩效自评表/{name}.{fmt}", fmt, project))
     return entries
+
+
+def unique_stem(stem: str, used: set[str]) -> str:
+    """`stem`, or `stem (2)`, `stem (3)`, … when one alike ignoring case is in `used` (names that sanitise
+    alike, 道路/养护 and 道路:养护, or differ by case only would overwrite each other when the zip is
+    extracted, on Windows and macOS even ABC and abc); the one returned is added to `used`."""
+    candidate, number = stem, 2
+    while candidate.casefold() in used:
+        candidate, number = f"{stem} ({number})", number + 1
+    used.add(candidate.casefold())
+    return candidate
 
 
 def selfeval_bundle_build(*, report_id: int) -> None:
@@ -190,19 +231,29 @@ def selfeval_bundle_build(*, report_id: int) -> None:
         # The fonts cut once for every PDF of the bundle (the month's date and time in the notes included).
         kit = pdf.font_kit(texts=[*pdf.evaluation_texts(evaluation), f"{local:%Y-%m-%d %H:%M}"],
                            folder=Path(folder))
+        def render(entry) -> bytes:
+            _name, fmt, subject = entry
+            if isinstance(subject, UnitEvaluation):
+                return unit_report_render(evaluation=subject, fmt=fmt, generated_at=local, kit=kit)
+            return _render_table(subject, fmt, local, kit)
+
+        shown = 0
+
+        def progress(done: int) -> None:
+            nonlocal shown
+            if done // every > shown // every:
+                SelfEvalReport.objects.filter(pk=report_id).update(done=done)
+                shown = done
+
+        documents = batch.render_all(entries, render, processes=bundle_processes(), on_progress=progress)
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-            for done, (name, fmt, subject) in enumerate(entries, start=1):
-                if isinstance(subject, UnitEvaluation):
-                    data = unit_report_render(evaluation=subject, fmt=fmt, generated_at=local, kit=kit)
-                else:
-                    data = _render_table(subject, fmt, local, kit)
+            for (name, _fmt, _subject), data in zip(entries, documents, strict=True):
                 # xlsx and pdf are compressed already: stored as they are (deflating them again gains little)
                 archive.writestr(name, data)
-                if done % every == 0:
-                    SelfEvalReport.objects.filter(pk=report_id).update(done=done)
             archive.writestr(SNAPSHOT_NAME, json_bytes(evaluation.as_json()), compress_type=zipfile.ZIP_DEFLATED)
         buffer.seek(0)
-        stored = report.file.storage.save(report.file.field.generate_filename(report, "bundle.zip"), File(buffer))
+        stored = storage_save(report.file.storage, report.file.field.generate_filename(report, "bundle.zip"),
+                              File(buffer), max_length=report.file.field.max_length)
     with transaction.atomic():
         current = SelfEvalReport.objects.select_for_update().get(pk=report_id)
         if current.status == SelfEvalReport.Status.DONE:

@@ -1,8 +1,15 @@
 """Celery task of the self-evaluation: the bundle of a whole unit."""
+import logging
+
 from celery import shared_task
 from django.db import DatabaseError
 
 from kpi.rescoring.tasks import RETRY
+from kpi.storage import StorageUnavailable, storage_faults
+
+logger = logging.getLogger(__name__)
+# What the page says of an unexpected failure; the exception and its traceback go to the log only.
+BUNDLE_FAILED = "生成失败：系统内部错误，已记录日志。请稍后重新生成；如仍失败，请联系系统管理员。"
 
 
 @shared_task(name="kpi.tasks.selfeval_bundle_run", **RETRY)
@@ -12,11 +19,15 @@ def selfeval_bundle_run(report_id: int) -> None:
     from .services import selfeval_bundle_build, selfeval_bundle_fail
 
     try:
-        selfeval_bundle_build(report_id=report_id)
+        with storage_faults(f"selfeval bundle {report_id}"):  # its temporary files included
+            selfeval_bundle_build(report_id=report_id)
     except DatabaseError:
         raise  # retried
     except NoTables as error:  # expected: recorded for the page, nothing to retry
         selfeval_bundle_fail(report_id=report_id, error=str(error))
-    except Exception as error:
-        selfeval_bundle_fail(report_id=report_id, error=f"{type(error).__name__}: {error}")
+    except StorageUnavailable as error:  # the disk is full or read-only (logged): the page says so plainly
+        selfeval_bundle_fail(report_id=report_id, error=error.message)
+    except Exception:
+        logger.exception("selfeval bundle %s failed", report_id, extra={"event": "selfeval_bundle_failed"})
+        selfeval_bundle_fail(report_id=report_id, error=BUNDLE_FAILED)
         raise

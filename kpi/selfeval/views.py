@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from budgets.selectors import units_for_user
 from kpi.goals.selectors import goal_tables_for_user
 from kpi.models import SelfEvalReport
+from kpi.storage import StorageUnavailable
 
 from . import services
 from .data import no_tables, policies_text, tables_evaluation
@@ -35,7 +36,11 @@ def download(request, table_pk: int):
     if table.is_stale:
         return _text(STALE_MESSAGE, 409)
     if request.method == "POST":
-        return _file_response(services.table_report_keep(table=table, fmt=fmt, user=request.user))
+        try:
+            report = services.table_report_keep(table=table, fmt=fmt, user=request.user)
+        except StorageUnavailable as error:  # logged with its traceback; nothing kept
+            return _text(error.message, 503)
+        return _file_response(report)
     data, _evaluation = services.table_report_render(table=table, fmt=fmt, generated_at=timezone.localtime())
     report = SelfEvalReport(unit=table.unit, year=table.year, table=table, format=fmt)
     response = HttpResponse(data, content_type=services.CONTENT_TYPES[fmt])

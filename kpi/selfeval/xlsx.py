@@ -10,8 +10,6 @@ is the text 缺失, never 0. Every sheet prints on A4 portrait, fitted to the pa
 from __future__ import annotations
 
 import datetime as dt
-import weakref
-from copy import copy
 from decimal import Decimal
 from io import BytesIO
 
@@ -31,17 +29,15 @@ from kpi.spreadsheets import (
     RIGHT,
     TITLE_FONT,
     fit_to_width,
-    merge,
+    merge_disjoint,
     put,
     sheet_title,
     song,
+    styled,
     wrapped_lines,
 )
 
 from .data import NOT_APPLICABLE, PROJECT_TITLE, UNIT_TITLE, ProjectEvaluation, UnitEvaluation, note_parts
-
-# Per workbook (a style is an index into the workbook's own lists): key → the cell's StyleArray.
-_STYLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 MISSING = "缺失"
 NONE = "—"  # a cell the official form leaves empty (分值, 执行率 and 得分 of the source rows)
@@ -108,7 +104,6 @@ class _Form:
         self.sheet = sheet
         self.row = 1
         self.fits: list[int] = []  # rows whose height is estimated from their text at the end
-        self.styles = _STYLES.setdefault(sheet.parent, {})  # (font, alignment, fill, border): the cell style
         for index, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = width
         _page_setup(sheet)
@@ -281,19 +276,11 @@ class _Form:
 
     # cells
 
-    def cell(self, row: int, column: int, value, *, font=_FONT, align=LEFT, fill=None, border=True):
-        """A text is stored as text: a target "=100%" or a project "=HYPERLINK(…)" is never a formula.
-
-        The style of each combination is looked up once per workbook and then copied (openpyxl hashes every
-        font, alignment, fill and border it is given: most of the time of a big workbook)."""
-        border = BORDER if border else None
-        key = (id(font), id(align), id(fill), id(border))
-        style = self.styles.get(key)
-        if style is None:
-            cell = put(self.sheet, row, column, None, font=font, align=align, fill=fill, border=border)
-            self.styles[key] = copy(cell._style)
-        else:
-            self.sheet.cell(row=row, column=column)._style = copy(style)
+    def cell(self, row: int, column: int, value, *, font=_FONT, align=LEFT, fill=None, border=True,
+             number_format: str | None = None):
+        """A text is stored as text: a target "=100%" or a project "=HYPERLINK(…)" is never a formula."""
+        styled(self.sheet, row, column, font=font, align=align, fill=fill, border=BORDER if border else None,
+               number_format=number_format)
         return put(self.sheet, row, column, value)
 
     def label(self, row: int, column: int, text: str | None):
@@ -304,14 +291,12 @@ class _Form:
         """A merged range with its value in the top-left cell; every cell of it is bordered (Excel draws the
         border of a merged range from its cells)."""
         self.cell(row, first, value, font=font, align=align, fill=fill, border=border)  # as put_merged does
-        merge(self.sheet, row, first, last_row or row, last, border=BORDER if border else None)
+        merge_disjoint(self.sheet, row, first, last_row or row, last, border=BORDER if border else None)
 
     def number(self, row: int, column: int, value: Decimal | None, *, number_format=NUMBER_FORMAT, font=_FONT):
         if value is None:
             return self.cell(row, column, MISSING, font=_MISSING_FONT, align=CENTER)
-        cell = self.cell(row, column, value, font=font, align=RIGHT)
-        cell.number_format = number_format
-        return cell
+        return self.cell(row, column, value, font=font, align=RIGHT, number_format=number_format)
 
     def money(self, row: int, column: int, value: Decimal | None):
         return self.number(row, column, value, number_format=PLAIN_MONEY_FORMAT)
@@ -331,7 +316,7 @@ class _Form:
 
         for column, key in ((1, lambda r: (r.level1,)), (2, lambda r: (r.level1, r.level2))):
             for start, end in runs(key):
-                merge(self.sheet, first + start, column, first + end, column)
+                merge_disjoint(self.sheet, first + start, column, first + end, column)
 
 
 def _write_cover(sheet: Worksheet, *, heading: str, items: list[tuple[str, str]], policy_name: str,

@@ -4,5 +4,5 @@ from . import views
 
 app_name = "yearclose"
 urlpatterns = [
-    path("units/<int:unit_id>/years/<int:year>/", views.unit_year, name="unit-year"),
+    path("units/<int:unit_id>/years/<year:year>/", views.unit_year, name="unit-year"),
 ]

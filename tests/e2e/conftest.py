@@ -23,11 +23,16 @@ def browser_page(monkeypatch, tmp_path):
         context = browser.new_context(accept_downloads=True, locale="zh-CN")
         page = context.new_page()
         page.set_default_timeout(20_000)
+        # What the Content-Security-Policy (config.middleware) blocked: Chromium says so on the console.
+        refused = []
+        page.on("console", lambda message: refused.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text else None)
         try:
             yield page
         finally:
             context.close()
             browser.close()
+        assert refused == [], "the page broke its Content-Security-Policy:\n" + "\n".join(refused)
 
 
 PASSWORD = "pw-for-tests-123"  # UserFactory's

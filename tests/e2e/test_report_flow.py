@@ -92,6 +92,12 @@ def test_a_lead_reports_is_returned_corrects_one_field_and_the_administrator_app
     assert 0 <= box["y"] < page.viewport_size["height"]  # scrolled to the row the user was working on
     assert field(page, satisfaction).input_value() == "95" and field(page, people).input_value() == "3.1万"
     assert Evidence.objects.count() == 1 and not Actual.objects.exists()
+    # 删除 asks first (static/js/confirm.js: no inline handler under the CSP); dismissed, nothing is deleted
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    row(page, training).locator("button:has-text('删除')").click()
+    page.wait_for_timeout(300)
+    assert asked == ["删除佐证资料“签到表.pdf”？"] and Evidence.objects.count() == 1
 
     # submit: the page turns read-only, with 撤回 offered
     page.click("button:has-text('保存并提交审核')")

@@ -9,7 +9,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from budgets.services import membership_grant
-from kpi.models import Actual, GoalTable, RescoreJob
+from kpi.models import Actual, GoalTable, RescoreJob, SelfEvalReport
 from kpi.rescoring.services import rescore_job_create, rescore_job_plan, stale_tables_sweep, stalled_jobs_resume
 from kpi.rescoring.tasks import rescore_batch, rescore_job_start, rescore_table
 from tests.factories import ProjectFactory, UserFactory, table_with_indicators
@@ -69,3 +69,47 @@ def test_a_job_whose_worker_was_killed_gets_its_unfinished_batches_again(monkeyp
     rescore_batch.apply(args=[job.pk, 1]).get()
     job.refresh_from_db()
     assert (job.status, job.done_tables, job.total_tables) == ("done", 3, 3)
+
+
+def test_a_bundle_asked_for_while_the_broker_is_down_fails_at_once_and_says_why(
+        client, monkeypatch, caplog, django_capture_on_commit_callbacks):
+    from kpi.selfeval.services import BROKER_DOWN
+    from kpi.selfeval.tasks import selfeval_bundle_run
+
+    monkeypatch.setattr(selfeval_bundle_run, "delay", broker_down)
+    admin = UserFactory()
+    project = ProjectFactory()
+    membership_grant(user=admin, unit=project.unit, role="admin")
+    table_with_indicators(project)
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("selfeval:bundle", args=[project.unit.pk, 2026]))
+    assert response.status_code == 302  # the request itself succeeds
+    bundle = SelfEvalReport.objects.get(unit=project.unit, table__isnull=True)
+    assert (bundle.status, bundle.error) == ("failed", BROKER_DOWN)  # not 排队中 for an hour
+    assert any(getattr(r, "event", "") == "enqueue_failed" for r in caplog.records)
+    page = client.get(response["Location"]).content.decode()
+    assert "任务队列暂时无法连接" in page and "失败" in page
+
+
+def test_a_stalled_job_is_resent_once_per_interval_not_at_every_sweep(monkeypatch, settings):
+    settings.JIXIAO_RESCORE_STALLED_SECONDS = 30  # the threshold comes from the settings
+    table_with_indicators(ProjectFactory())
+    monkeypatch.setattr(rescore_job_start, "delay", lambda *args: None)
+    job = rescore_job_create(year=2026)
+    assert rescore_job_plan(job_id=job.pk) == [0]
+    sent = []
+    monkeypatch.setattr(rescore_batch, "delay", lambda *args: sent.append(args))
+    assert stalled_jobs_resume(now=timezone.now() + dt.timedelta(seconds=20)) == 0  # within the threshold
+    later = timezone.now() + dt.timedelta(seconds=40)
+    assert stalled_jobs_resume(now=later) == 1 and sent == [(job.pk, 0)]
+    assert stalled_jobs_resume(now=later) == 0 and sent == [(job.pk, 0)]  # the next sweep: not again yet
+
+
+def test_a_job_not_yet_planned_shows_0_percent_not_100(monkeypatch):
+    monkeypatch.setattr(rescore_job_start, "delay", lambda *args: None)
+    job = rescore_job_create(year=2026)  # its start message not yet run: no tables counted
+    assert (job.status, job.total_tables, job.percent) == ("pending", 0, 0)
+    assert rescore_job_plan(job_id=job.pk) == []  # nothing to do: done at once
+    job.refresh_from_db()
+    assert (job.status, job.percent) == ("done", 100)

@@ -111,17 +111,21 @@ def test_a_unit_without_tables_fails_with_a_reason(sent):
     assert services.bundle_progress(report=report)["file_url"] is None
 
 
-def test_an_unexpected_error_is_recorded_and_raised(world, sent, monkeypatch):
+def test_an_unexpected_error_is_recorded_and_raised(world, sent, monkeypatch, caplog):
     report = services.selfeval_bundle_start(unit=world.unit, year=2026)
 
     def broken(*args, **kwargs):
-        raise RuntimeError("字体损坏")
+        raise RuntimeError("Unable to load font: Traceback")
 
     monkeypatch.setattr(services, "_render_table", broken)
     with pytest.raises(RuntimeError):
         selfeval_bundle_run(report.pk)
     report.refresh_from_db()
-    assert report.status == "failed" and report.error == "RuntimeError: 字体损坏"
+    # The page shows a plain Chinese message; the exception, with its traceback, is in the log only.
+    assert report.status == "failed" and report.error.startswith("生成失败：系统内部错误")
+    assert not any(word in report.error for word in ("Error", "Traceback", "Unable", "font"))
+    failed = [r for r in caplog.records if r.name == "kpi.selfeval.tasks"]
+    assert failed and failed[0].exc_info and failed[0].exc_info[0] is RuntimeError
 
 
 def test_a_bundle_stuck_for_long_does_not_block_a_new_one(world, sent):

@@ -128,3 +128,41 @@ def test_a_table_with_nothing_missing_says_so(world):
     book = Workbook()
     _write_cover(book.active, heading="x", items=[], policy_name="默认评分政策", generated_at=None)
     assert book.active["A5"].value == "无缺失项。"
+
+
+def _cells(book):
+    out = []
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                out.append((ws.title, c.coordinate, c.value, c.data_type, c.number_format, c.font.name, c.font.b,
+                            c.font.sz, c.font.color.rgb if c.font.color else None, c.alignment.horizontal,
+                            c.alignment.wrap_text, c.fill.fgColor.rgb, c.border.left.style, c.border.top.style,
+                            c.border.right.style, c.border.bottom.style))
+        out.append((ws.title, sorted(map(str, ws.merged_cells.ranges)),
+                    [ws.row_dimensions[r].height for r in range(1, ws.max_row + 1)]))
+    return out
+
+
+def test_the_fast_styles_and_merges_write_the_same_workbook(world, monkeypatch):
+    """styled/merge_disjoint (applied once per workbook, ranges added as coordinates) give exactly what
+    openpyxl's own setters and merge_cells give."""
+    from kpi import spreadsheets
+    from kpi.selfeval import xlsx
+
+    evaluation = unit_evaluation(unit=world.unit, year=2026)
+    fast = load_workbook(BytesIO(unit_workbook(evaluation)))
+
+    def slow_styled(ws, row, col, **styles):
+        cell = ws.cell(row=row, column=col)
+        for name, style in styles.items():
+            if style is not None:
+                setattr(cell, {"align": "alignment"}.get(name, name), style)
+        return cell
+
+    monkeypatch.setattr(xlsx, "styled", slow_styled)
+    monkeypatch.setattr(xlsx, "merge_disjoint", spreadsheets.merge)
+    slow = load_workbook(BytesIO(unit_workbook(evaluation)))
+    assert _cells(fast) == _cells(slow)
+    for ws in fast.worksheets:
+        assert_no_overlap(ws)
