@@ -1,12 +1,9 @@
 """An evidence upload on a full or read-only disk: a clear message, no partial file, no row, the error in the
 log with its traceback (never on the page)."""
 import errno
-import logging
 import os
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
@@ -14,39 +11,19 @@ from django.urls import reverse
 
 from kpi.models import Evidence
 from kpi.storage import STORAGE_MESSAGE
+from tests.disk_faults import FAULTS, fail_saves, files_in_media, storage_errors
 
 from .conftest import entry_data, page_url, row_html
 
 pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-FAULTS = [pytest.param(errno.ENOSPC, True, id="disk-full-half-written"),
-          pytest.param(errno.EROFS, False, id="read-only")]
-
-
 @pytest.fixture
 def disk_fault(monkeypatch):
-    """Make the media storage fail as the OS would: a full disk after writing part of the file, a read-only
-    one before creating it."""
-    def fault(code: int, partial: bool):
-        def save(self, name, content):
-            if partial:
-                path = Path(self.path(name))
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(PDF[:10])
-            raise OSError(code, os.strerror(code), self.path(name))
-        monkeypatch.setattr(FileSystemStorage, "_save", save)
-    return fault
-
-
-def files_in_media() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+    return lambda code, partial: fail_saves(monkeypatch, code, partial)
 
 
 def assert_logged_with_traceback(caplog, code):
-    records = [r for r in caplog.records if r.name == "jixiao.storage" and r.levelno == logging.ERROR]
-    assert records and records[0].exc_info is not None
-    assert records[0].exc_info[1].errno == code  # the OS error itself, with its traceback
+    assert storage_errors(caplog, code)  # the OS error itself, with its traceback
 
 
 @pytest.mark.parametrize("code, partial", FAULTS)

@@ -1,47 +1,22 @@
 """A 自评表 kept (存档) or a bundle built on a full or read-only disk: a clear message, no partial file, no
 row (a bundle is marked failed saying why), the error logged with its traceback, never shown."""
 import errno
-import logging
 import os
 import zipfile
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.urls import reverse
 
 from kpi.models import SelfEvalReport
 from kpi.selfeval import services
 from kpi.selfeval.tasks import selfeval_bundle_run
 from kpi.storage import STORAGE_MESSAGE
+from tests.disk_faults import FAULTS, fail_saves, files_in_media, storage_errors
 
 pytestmark = pytest.mark.django_db
-FAULTS = [pytest.param(errno.ENOSPC, True, id="disk-full-half-written"),
-          pytest.param(errno.EROFS, False, id="read-only")]
-
-
 @pytest.fixture
 def disk_fault(monkeypatch):
-    def fault(code: int, partial: bool):
-        def save(self, name, content):
-            if partial:
-                path = Path(self.path(name))
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(content.read(100))
-            raise OSError(code, os.strerror(code), self.path(name))
-        monkeypatch.setattr(FileSystemStorage, "_save", save)
-    return fault
-
-
-def files_in_media() -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
-def storage_errors(caplog, code):
-    records = [r for r in caplog.records if r.name == "jixiao.storage" and r.levelno == logging.ERROR]
-    return [r for r in records if r.exc_info and r.exc_info[1].errno == code]
+    return lambda code, partial: fail_saves(monkeypatch, code, partial)
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "pdf"])
