@@ -34,11 +34,11 @@ import unicodedata
 import zipfile
 from copy import copy
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import BinaryIO
 from weakref import WeakKeyDictionary
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet.cell_range import CellRange
@@ -109,12 +109,23 @@ def set_text(cell, text: str) -> None:
     A formula-like text also gets Excel's quote prefix (shown as a leading ' in the formula bar, not part
     of the value), so that editing the cell in Excel keeps it a text instead of turning it into a formula.
     """
+    cleaned, quoted = _stored_text(text)
+    if not cleaned:
+        cell.value = None
+        return
+    # Straight in as a string: openpyxl's setter would read "=…" as a formula and "#N/A" as an error (and
+    # check again what clean_text already made safe).
+    cell._value, cell.data_type = cleaned, "s"
+    if quoted:
+        cell.quotePrefix = True
+
+
+@lru_cache(maxsize=4096)
+def _stored_text(text: str) -> tuple[str, bool]:
+    """What a cell stores of `text`: the cleaned text, and whether it needs the quote prefix. Memoised: a
+    form repeats its labels, 未填报 and the indicator names in every block."""
     cleaned = clean_text(text)
-    cell.value = cleaned or None
-    if cleaned:
-        cell.data_type = "s"  # openpyxl would read "=…" as a formula and "#N/A" as an error
-        if formula_like(cleaned):
-            cell.quotePrefix = True
+    return cleaned, bool(cleaned) and formula_like(cleaned)
 
 
 def put(ws: Worksheet, row: int, col: int, value, *, font: Font | None = None, align: Alignment | None = None,
@@ -157,10 +168,16 @@ def styled(ws: Worksheet, row: int, col: int, *, font: Font | None = None, align
     through openpyxl once per workbook — openpyxl hashes every style object to find its index, most of the
     time of a big form — and copied to the next cells as its style indexes. The style objects are compared
     by identity: pass the module's shared ones, not fresh copies."""
-    cell = ws.cell(row=row, column=col)
     styles = style_cache(ws)
     key = ("styled", id(font), id(align), id(fill), id(border), number_format)
     array = styles.get(key)
+    if array is not None and (row, col) not in ws._cells:
+        # A new cell made with the style indexes (Cell copies the array): ws.cell() and its lookups were a
+        # quarter of the time of a large form.
+        cell = Cell(ws, row=row, column=col, style_array=array)
+        ws._add_cell(cell)
+        return cell
+    cell = ws.cell(row=row, column=col)
     if array is None:
         cell._style = StyleArray()
         for name, style in (("font", font), ("alignment", align), ("fill", fill), ("border", border),
@@ -324,6 +341,12 @@ class XlsxLimits:
     max_ratio: int = XLSX_MAX_RATIO
 
 
+# What reading a damaged, encrypted or oddly compressed zip may raise (zipfile's own errors and those of
+# the decompressors and of a truncated file): such a file is refused, never a 500.
+ZIP_READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
+                   ValueError)
+
+
 class XlsxRefused(ValueError):
     """An uploaded .xlsx refused before parsing; the message (Chinese) names the limit."""
 
@@ -367,7 +390,7 @@ def xlsx_check(source: bytes | BinaryIO, *, limits: XlsxLimits | None = None) ->
         file.seek(start)
         try:
             archive = zipfile.ZipFile(file)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
+        except ZIP_READ_ERRORS:
             logger.warning("uploaded workbook: damaged zip", exc_info=True, extra={"event": "xlsx_unreadable"})
             raise XlsxRefused(XLSX_DAMAGED) from None
         with archive:
@@ -397,7 +420,7 @@ def _check_archive(archive: zipfile.ZipFile, limits: XlsxLimits) -> None:
         try:
             with archive.open(info) as member:
                 head = member.read(XLSX_DIMENSION_READ)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, ValueError):
+        except ZIP_READ_ERRORS:
             logger.warning("uploaded workbook: sheet %s unreadable", info.filename, exc_info=True,
                            extra={"event": "xlsx_unreadable"})
             raise XlsxRefused(f"不是有效的 Excel 文件（.xlsx）：工作表“{info.filename}”已损坏，无法读取。"

@@ -11,17 +11,14 @@ import datetime as dt
 import gc
 import secrets
 from contextlib import contextmanager
-from copy import copy
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import lru_cache
 from io import BytesIO
 
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
@@ -41,13 +38,11 @@ from kpi.spreadsheets import (
     TEXT_FORMAT,
     TITLE_FONT,
     WRAP,
-    clean_text,
     fit_to_width,
-    formula_like,
     merge_disjoint,
-    put,
+    set_text,
     song,
-    style_cache,
+    styled,
     wrapped_lines,
 )
 
@@ -254,43 +249,17 @@ merge = merge_disjoint  # the ranges of this form never overlap (each block merg
 
 def _put(ws: Worksheet, row: int, col: int, value, *, font=_FONT, align=WRAP, fill=None, fmt=None, border=True):
     """A cell of the form: text is stored as text (a target "=100%" is never a formula) and formatted as
-    text, like an empty cell; anything else as `fmt` (General by default).
-
-    Each combination of styles is applied once through openpyxl (which hashes every style object to find
-    its index: most of the time of a large form) and copied as its style indexes to the next cells."""
+    text, like an empty cell; anything else as `fmt` (General by default). Styled through `styled` (each
+    combination applied once per workbook); no cell is written twice, nor after being merged."""
     text = isinstance(value, str)
     fmt = fmt or (TEXT_FORMAT if value is None or text else GENERAL_FORMAT)
-    arrays = style_cache(ws)
-    key = (id(font), id(align), id(fill), border, fmt)
-    array = arrays.get(key)
-    if array is None:
-        cell = ws.cell(row=row, column=col)
-        put(ws, row, col, None, font=font, align=align, fill=fill, border=BORDER if border else None,
-            number_format=fmt)
-        arrays[key] = copy(cell._style)
-    else:
-        # A fresh cell with the style indexes (Cell copies the array): ws.cell() and its lookups were a
-        # quarter of the time of a large form. No cell is written twice, nor after being merged.
-        cell = Cell(ws, row=row, column=col, style_array=array)
-        ws._add_cell(cell)
+    cell = styled(ws, row, col, font=font, align=align, fill=fill, border=BORDER if border else None,
+                  number_format=fmt)
     if text:
-        # After the styles: a formula-like text gets the quote prefix. `set_text`, once per distinct text.
-        cleaned, quoted = _text(value)
-        if cleaned:
-            cell._value, cell.data_type = cleaned, "s"
-            if quoted:
-                cell.quotePrefix = True
+        set_text(cell, value)  # after the styles: it may set the quote prefix of a formula-like text
     else:
         cell.value = value
     return cell
-
-
-@lru_cache(maxsize=4096)
-def _text(value: str) -> tuple[str, bool]:
-    """What `set_text` stores of a text: the cleaned text, and whether it needs the quote prefix (labels,
-    未填报 and the indicator names repeat in every block)."""
-    cleaned = clean_text(value)
-    return cleaned, bool(cleaned) and formula_like(cleaned)
 
 
 def _number(ws: Worksheet, row: int, col: int, value: Decimal | int | None, fmt: str):

@@ -12,6 +12,8 @@ import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from kpi.spreadsheets import ZIP_READ_ERRORS
+
 HEAD_BYTES = 8192  # what is read to recognise the plain formats
 
 
@@ -184,8 +186,7 @@ def _zip_kind(file: BinaryIO) -> str | None:
             mimetype = members.get("mimetype")
             if mimetype is not None:
                 return ODF_MIMES.get(_member(archive, mimetype).strip())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, ValueError,
-            OSError):
+    except ZIP_READ_ERRORS:
         return None  # damaged, encrypted or using a compression zipfile does not read: not a document
     return None
 
