@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("kpi.reviews.urls")),
     path("", include("kpi.reminders.urls")),
     path("", include("kpi.policies.urls")),
+    path("", include("kpi.library.urls")),
     path("api/v1/", include("kpi.api.urls")),
     path("healthz", healthz, name="healthz"),
     path("accounts/login/", LoginView.as_view(), name="login"),

@@ -113,9 +113,16 @@ class GoalTable(models.Model):
         UNIT = "unit", "部门整体绩效目标表"
 
     class Status(models.TextChoices):
+        # 申报 → 审核 → 批复 (domain.md §9): kpi.goals.workflow moves a table between these.
         DRAFT = "draft", "草稿"
+        SUBMITTED = "submitted", "已申报"
+        PASSED = "passed", "审核通过"
+        RETURNED = "returned", "已退回"
         APPROVED = "approved", "已批复"
         CLOSED = "closed", "已关闭"
+
+    # Statuses in which the unit may still edit the table freely (after 批复, a change is a 调整).
+    EDITABLE = (Status.DRAFT, Status.RETURNED)
 
     scope = models.CharField("类型", max_length=10, choices=Scope.choices, default=Scope.PROJECT)
     unit = models.ForeignKey(Unit, verbose_name="预算单位", on_delete=models.PROTECT, related_name="goal_tables")
@@ -131,6 +138,10 @@ class GoalTable(models.Model):
     )
     weights_defaulted = models.BooleanField("权重按默认分配", default=False)
     source = models.CharField("来源", max_length=255, blank=True)
+    # The table this one was started from ("以上年为基础编制"), e.g. the 2026 table of a 2027 one.
+    previous = models.ForeignKey(
+        "self", verbose_name="上年目标表", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_tables"
+    )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     # Anything that can change a score bumps changed_at; rescoring sets scored_at.
     changed_at = models.DateTimeField("最近变更", auto_now_add=True)
@@ -203,6 +214,12 @@ class Indicator(models.Model):
     target_flags = models.JSONField("指标值提示", default=list, blank=True)
     basis = models.TextField("指标值设置依据", blank=True)
     last_year = models.CharField("上年完成值", max_length=200, blank=True)
+    # Copied from last year's table: that indicator (its target, actual and score are shown while editing),
+    # and whether it had no approved actual to fill 上年完成值 from.
+    previous = models.ForeignKey(
+        "self", verbose_name="上年指标", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_indicators"
+    )
+    last_year_missing = models.BooleanField("上年无完成值", default=False)
     weight = models.DecimalField("分值权重", **POINTS, validators=[MinValueValidator(Decimal("0"))])
     rule = models.CharField("指标赋分规则", max_length=20, choices=Rule.choices)
     evidence = models.TextField("佐证资料", blank=True)
@@ -566,6 +583,198 @@ class IndicatorChange(models.Model):
 
     def __str__(self):
         return f"{self.indicator.name}：{self.get_field_display()} {self.old_value} → {self.new_value}"
+
+
+class Adjustment(models.Model):
+    """调整 — a change of an approved (已批复) table's targets, weights or rules, with its reason.
+
+    It goes through the same review as the table (申报 → 审核通过 / 退回 → 批复). Once approved, the values it
+    replaces are kept as IndicatorVersion rows in force until `effective_from`, so scores before that date
+    still use the approved targets (kpi.goals.adjustments)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        SUBMITTED = "submitted", "已申报"
+        PASSED = "passed", "审核通过"
+        RETURNED = "returned", "已退回"
+        APPROVED = "approved", "已批复"
+        WITHDRAWN = "withdrawn", "已撤回"
+
+    OPEN = (Status.DRAFT, Status.SUBMITTED, Status.PASSED, Status.RETURNED)
+
+    table = models.ForeignKey(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE, related_name="adjustments")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    reason = models.TextField("调整原因")
+    effective_from = models.DateField("生效日期", help_text="此日及以后的得分使用调整后的指标")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="提出人", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("提出时间", auto_now_add=True)
+    approved_at = models.DateTimeField("批复时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "指标调整"
+        ordering = ["table", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["table"], condition=Q(status__in=["draft", "submitted", "passed", "returned"]),
+                name="adjustment_one_open_per_table",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="adjustment_needs_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.table} 调整（{self.get_status_display()}）"
+
+
+class AdjustmentRow(models.Model):
+    """One indicator's adjusted values in an adjustment, beside the values in force when it was proposed."""
+
+    adjustment = models.ForeignKey(Adjustment, verbose_name="指标调整", on_delete=models.CASCADE, related_name="rows")
+    indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.CASCADE, related_name="adjustment_rows")
+    target_raw = models.CharField("调整后指标值", max_length=300)
+    weight = models.DecimalField("调整后分值权重", **POINTS, validators=[MinValueValidator(Decimal("0"))])
+    rule = models.CharField("调整后赋分规则", max_length=20, choices=Indicator.Rule.choices)
+    old_target_raw = models.CharField("原指标值", max_length=300)
+    old_weight = models.DecimalField("原分值权重", **POINTS)
+    old_rule = models.CharField("原赋分规则", max_length=20, choices=Indicator.Rule.choices)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "指标调整明细"
+        ordering = ["adjustment", "indicator__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["adjustment", "indicator"], name="adjustment_row_once_per_indicator"),
+        ]
+
+    def __str__(self):
+        return f"{self.indicator.name}：{self.old_target_raw} → {self.target_raw}"
+
+
+class IndicatorVersion(models.Model):
+    """A superseded version of an indicator's scored values, in force for dates before `valid_until`.
+
+    Scoring at a date uses the version with the earliest `valid_until` after that date, or the indicator's
+    own (current) values when there is none. The first version of an adjusted indicator is the approved one."""
+
+    indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.CASCADE, related_name="versions")
+    valid_until = models.DateField("有效至（不含）")
+    adjustment = models.ForeignKey(
+        Adjustment, verbose_name="由此调整替代", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_raw = models.CharField("指标值", max_length=300)
+    target_kind = models.CharField("指标值类型", max_length=12, choices=Indicator.TargetKind.choices)
+    target_value = models.DecimalField("目标值", **QUANTITY, null=True, blank=True)
+    target_upper = models.DecimalField("目标上限", **QUANTITY, null=True, blank=True)
+    unit = models.CharField("计量单位", max_length=50, blank=True)
+    weight = models.DecimalField("分值权重", **POINTS)
+    rule = models.CharField("指标赋分规则", max_length=20, choices=Indicator.Rule.choices)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "指标历史版本"
+        ordering = ["indicator", "valid_until"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "valid_until"], name="indicator_version_unique_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.indicator.name}（{self.valid_until} 前）：{self.target_raw}"
+
+
+class GoalTableStep(models.Model):
+    """审核流程记录 — one step of a goal table (or of one of its adjustments) through 申报 → 审核 → 批复:
+    who, when, from which status to which, and the reason (required to 退回)."""
+
+    class Action(models.TextChoices):
+        SUBMIT = "submit", "申报"
+        PASS = "pass", "审核通过"
+        RETURN = "return", "退回"
+        APPROVE = "approve", "批复"
+        WITHDRAW = "withdraw", "撤回"
+
+    table = models.ForeignKey(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE, related_name="steps")
+    adjustment = models.ForeignKey(
+        Adjustment, verbose_name="指标调整", null=True, blank=True, on_delete=models.CASCADE, related_name="steps"
+    )
+    action = models.CharField("操作", max_length=10, choices=Action.choices)
+    from_status = models.CharField("原状态", max_length=10)
+    to_status = models.CharField("新状态", max_length=10)
+    reason = models.TextField("意见或原因", blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField("操作时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "审核流程记录"
+        ordering = ["table", "at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(action="return") | ~Q(reason=""), name="step_return_needs_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.table} {self.get_action_display()}"
+
+
+class LibraryEntry(models.Model):
+    """指标库 entry (domain.md §8): an indicator reused across units and years, with its defaults.
+
+    Built from every table (kpi.library.services.library_build); curated by 主管部门/财政 users, who merge
+    synonyms (`merged_into`: the entry a synonym now stands for) and mark entries recommended."""
+
+    key = models.CharField("归并键", max_length=400, unique=True, help_text="规范化的“二级指标/三级指标”")
+    level1 = models.CharField("一级指标", max_length=50)
+    level2 = models.CharField("二级指标", max_length=50)
+    name = models.CharField("三级指标", max_length=300)
+    explanation = models.TextField("指标解释", blank=True)
+    standard = models.TextField("评（扣）分标准", blank=True)
+    target_kind = models.CharField("指标值类型", max_length=12, choices=Indicator.TargetKind.choices,
+                                   default=Kind.UNKNOWN)
+    unit = models.CharField("计量单位", max_length=50, blank=True)
+    rule = models.CharField("默认赋分规则", max_length=20, choices=Indicator.Rule.choices, blank=True)
+    accumulation = models.CharField("累计或水平", max_length=12, choices=Indicator.Accumulation.choices,
+                                    default=Indicator.Accumulation.LEVEL)
+    recommended = models.BooleanField("推荐", default=False)
+    curated = models.BooleanField("已人工整理", default=False, help_text="整理过的默认值不再被重建覆盖")
+    merged_into = models.ForeignKey(
+        "self", verbose_name="归并到", null=True, blank=True, on_delete=models.SET_NULL, related_name="synonyms"
+    )
+    uses_count = models.PositiveIntegerField("使用次数", default=0)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    history = HistoricalRecords(verbose_name="指标库变更")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "指标库"
+        ordering = ["level1", "level2", "name"]
+        indexes = [models.Index(fields=["level2", "name"])]
+
+    def __str__(self):
+        return f"{self.level1}/{self.level2}/{self.name}"
+
+
+class LibraryUse(models.Model):
+    """Where a library entry was used: one indicator of one unit's table of one year, with its target and
+    the final approved actual (when there is one) — the "targets and actuals seen for it"."""
+
+    entry = models.ForeignKey(LibraryEntry, verbose_name="指标库条目", on_delete=models.CASCADE, related_name="uses")
+    indicator = models.OneToOneField(Indicator, verbose_name="指标", on_delete=models.CASCADE, related_name="library_use")
+    unit = models.ForeignKey(Unit, verbose_name="预算单位", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField("年度")
+    target_raw = models.CharField("指标值", max_length=300)
+    target_kind = models.CharField("指标值类型", max_length=12, choices=Indicator.TargetKind.choices)
+    target_value = models.DecimalField("目标值", **QUANTITY, null=True, blank=True)
+    target_unit = models.CharField("计量单位", max_length=50, blank=True)
+    actual_value = models.DecimalField("最终实际完成值", **QUANTITY, null=True, blank=True)
+    actual_text = models.CharField("最终实际完成情况", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "指标库使用记录"
+        ordering = ["entry", "year", "unit"]
+        indexes = [models.Index(fields=["entry", "year"])]
+
+    def __str__(self):
+        return f"{self.entry} · {self.year} · {self.target_raw}"
 
 
 class ImportJob(models.Model):

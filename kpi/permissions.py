@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from budgets.models import Role, UnitMembership
+from budgets.models import Role, Unit, UnitMembership
 from budgets.selectors import (
     is_unit_admin,
     projects_editable_by,
+    unit_subtree_ids,
     units_administered_by,
     units_for_user,
 )
@@ -50,6 +51,52 @@ def can_adjust_budget(user, table: GoalTable) -> bool:
 def can_approve_table(user, table: GoalTable) -> bool:
     """May approve (批复) the goal table: the unit's administrators, while it is a draft."""
     return table.status == GoalTable.Status.DRAFT and can_administer_unit(user, table.unit_id)
+
+
+def can_write_table(user, table: GoalTable) -> bool:
+    """May write the goal table in the editor (its header and rows): a project's lead or the unit's
+    administrators; only administrators for the unit's 部门整体 table. Whether the table is still open to
+    edits (草稿 or 已退回, year not closed) is `table_is_editable`."""
+    return can_record(user, table)
+
+
+def table_is_editable(table: GoalTable) -> bool:
+    """A table is edited freely while 草稿 or 已退回; once 申报 it waits for review, after 批复 a change is a 调整."""
+    return table.status in GoalTable.EDITABLE
+
+
+def can_submit_table(user, table: GoalTable) -> bool:
+    """May 申报 the table (and later propose a 调整): the unit's administrators."""
+    return can_administer_unit(user, table.unit_id)
+
+
+def reviewer_units(user) -> set[int]:
+    """The units a 主管部门/财政 reviewer's memberships are on (not their subtrees)."""
+    if not user.is_authenticated:
+        return set()
+    return set(UnitMembership.objects.filter(user=user, role=Role.REVIEWER).values_list("unit_id", flat=True))
+
+
+def can_review_table(user, table: GoalTable) -> bool:
+    """May pass (审核通过) or return (退回) a 申报'd table: the 主管部门 — a reviewer whose unit is above the
+    table's unit (superusers too). A unit does not review its own tables."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    own = reviewer_units(user)
+    return table.unit_id not in own and table.unit_id in unit_subtree_ids(unit_ids=own)
+
+
+def can_ratify_table(user, table: GoalTable) -> bool:
+    """May 批复 a table the 主管部门 passed: the finance side — a reviewer on a top unit of the tree (财政, no
+    主管部门 above it) that covers the table's unit, or a superuser."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    roots = set(Unit.objects.filter(pk__in=reviewer_units(user), parent__isnull=True).values_list("pk", flat=True))
+    return bool(roots) and table.unit_id in unit_subtree_ids(unit_ids=roots) and table.unit_id not in roots
 
 
 def can_assign_lead(user, project) -> bool:

@@ -1,0 +1,3 @@
+"""URLs of the 指标库 pages."""
+app_name = "library"
+urlpatterns: list = []
