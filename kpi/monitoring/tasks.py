@@ -2,9 +2,8 @@
 import logging
 
 from celery import shared_task
-from django.db import DatabaseError
 
-from kpi.rescoring.tasks import RETRY
+from kpi.rescoring.tasks import RETRY, failure_recorded
 
 logger = logging.getLogger(__name__)
 # What the progress bar says of an unexpected failure; the exception and its traceback go to the log only.
@@ -17,14 +16,9 @@ def monitoring_xlsx_run(token: str) -> None:
     to run twice."""
     from .xlsx import export_build, export_fail
 
-    try:
+    with failure_recorded(logger, lambda error: export_fail(token=token, error=error), EXPORT_FAILED,
+                          what=f"monitoring export {token}", event="monitoring_export_failed"):
         export_build(token=token)
-    except DatabaseError:
-        raise  # retried
-    except Exception:
-        logger.exception("monitoring export %s failed", token, extra={"event": "monitoring_export_failed"})
-        export_fail(token=token, error=EXPORT_FAILED)
-        raise
 
 
 @shared_task(name="kpi.tasks.monitoring_exports_prune", **RETRY)

@@ -3,6 +3,8 @@
 Task names stay "kpi.tasks.…", the names messages already in a broker carry.
 """
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from celery import shared_task
 from django.db import DatabaseError
@@ -17,6 +19,21 @@ RETRY = {
     "retry_backoff": True,
     "max_retries": 5,
 }
+
+
+@contextmanager
+def failure_recorded(log: logging.Logger, record: Callable[[str], None], message: str, *, what: str,
+                     event: str) -> Iterator[None]:
+    """Around a task's work: a database error propagates (RETRY retries it); any other exception is logged
+    with its traceback, `record(message)` stores the fixed Chinese message for the page, and it is re-raised."""
+    try:
+        yield
+    except DatabaseError:
+        raise
+    except Exception:
+        log.exception("%s failed", what, extra={"event": event})
+        record(message)
+        raise
 
 
 @shared_task(name="kpi.tasks.rescore_table", **RETRY)
@@ -40,14 +57,9 @@ def rescore_job_start(job_id: int) -> None:
 def rescore_batch(job_id: int, index: int) -> None:
     from .services import rescore_batch_run, rescore_job_fail
 
-    try:
+    with failure_recorded(logger, lambda error: rescore_job_fail(job_id=job_id, error=error), JOB_FAILED,
+                          what=f"rescore job {job_id}: batch {index}", event="rescore_batch_failed"):
         rescore_batch_run(job_id=job_id, index=index)
-    except DatabaseError:
-        raise  # retried
-    except Exception:
-        logger.exception("rescore job %s: batch %s failed", job_id, index, extra={"event": "rescore_batch_failed"})
-        rescore_job_fail(job_id=job_id, error=JOB_FAILED)
-        raise
 
 
 @shared_task(name="kpi.tasks.rescore_all_nightly", acks_late=True)

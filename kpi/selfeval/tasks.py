@@ -2,9 +2,8 @@
 import logging
 
 from celery import shared_task
-from django.db import DatabaseError
 
-from kpi.rescoring.tasks import RETRY
+from kpi.rescoring.tasks import RETRY, failure_recorded
 from kpi.storage import StorageUnavailable, storage_faults
 
 logger = logging.getLogger(__name__)
@@ -18,16 +17,15 @@ def selfeval_bundle_run(report_id: int) -> None:
     from .data import NoTables
     from .services import selfeval_bundle_build, selfeval_bundle_fail
 
-    try:
-        with storage_faults(f"selfeval bundle {report_id}"):  # its temporary files included
-            selfeval_bundle_build(report_id=report_id)
-    except DatabaseError:
-        raise  # retried
-    except NoTables as error:  # expected: recorded for the page, nothing to retry
-        selfeval_bundle_fail(report_id=report_id, error=str(error))
-    except StorageUnavailable as error:  # the disk is full or read-only (logged): the page says so plainly
-        selfeval_bundle_fail(report_id=report_id, error=error.message)
-    except Exception:
-        logger.exception("selfeval bundle %s failed", report_id, extra={"event": "selfeval_bundle_failed"})
-        selfeval_bundle_fail(report_id=report_id, error=BUNDLE_FAILED)
-        raise
+    def record(error: str) -> None:
+        selfeval_bundle_fail(report_id=report_id, error=error)
+
+    with failure_recorded(logger, record, BUNDLE_FAILED, what=f"selfeval bundle {report_id}",
+                          event="selfeval_bundle_failed"):
+        try:
+            with storage_faults(f"selfeval bundle {report_id}"):  # its temporary files included
+                selfeval_bundle_build(report_id=report_id)
+        except NoTables as error:  # expected: recorded for the page, nothing to retry
+            record(str(error))
+        except StorageUnavailable as error:  # the disk is full or read-only (logged): the page says so plainly
+            record(error.message)
