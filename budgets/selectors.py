@@ -8,8 +8,29 @@ from .models import Project, Role, Unit, UnitMembership, UnitYear
 
 def unit_subtree_ids(*, unit_ids) -> set[int]:
     """The units and all units under them (the 主管部门 tree), in one query."""
+    return _below(_unit_parents(), unit_ids)
+
+
+def unit_tree_ids(*, unit_ids) -> set[int]:
+    """Every unit of the trees these units are in: up to each one's top unit, then all below it. One query."""
+    parents = _unit_parents()
+    roots = set()
+    for pk in unit_ids:
+        seen = set()
+        while parents.get(pk) is not None and pk not in seen:  # `seen`: a parent cycle written by hand
+            seen.add(pk)
+            pk = parents[pk]
+        roots.add(pk)
+    return _below(parents, roots)
+
+
+def _unit_parents() -> dict[int, int | None]:
+    return dict(Unit.objects.values_list("pk", "parent_id"))
+
+
+def _below(parents: dict[int, int | None], unit_ids) -> set[int]:
     children: dict[int | None, list[int]] = {}
-    for pk, parent_id in Unit.objects.values_list("pk", "parent_id"):
+    for pk, parent_id in parents.items():
         children.setdefault(parent_id, []).append(pk)
     found, stack = set(), list(unit_ids)
     while stack:

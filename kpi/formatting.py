@@ -19,6 +19,17 @@ def plain_decimal(value: Decimal | None) -> str | None:
     return format(value.normalize(), "f")
 
 
+def actual_text(*, value: Decimal | None, met: bool | None, grade: str, unit: str) -> str:
+    """An actual as the 自评表 and the editor show it: the value in the indicator's unit (with the grade when
+    one was given too), else 达成 / 未达成, else the grade."""
+    if value is not None:
+        text = f"{plain_decimal(value)}{unit}"
+        return f"{text}（{grade}）" if grade else text
+    if met is not None:
+        return "达成" if met else "未达成"
+    return grade
+
+
 def tidy_decimal(value: Decimal | None) -> Decimal | None:
     """The same number without the storage's trailing zeros (100.0000 → 100, 80.5000 → 80.5), so texts built
     from it read as published; never in exponent form (1E+2)."""

@@ -336,6 +336,14 @@ class ActualQuerySet(models.QuerySet):
         """The actuals of approved (已审核) reports: what official scores and the 自评表 use."""
         return self.filter(report__status=Report.Status.APPROVED)
 
+    def finals(self) -> dict[int, "Actual"]:
+        """The final actual of each indicator among these (latest date, then the latest correction), by
+        indicator id, in one query — e.g. `approved().filter(indicator_id__in=ids).finals()` for 上年完成值."""
+        final: dict[int, Actual] = {}
+        for actual in self.order_by("indicator_id", "as_of", "id"):
+            final[actual.indicator_id] = actual  # ordered: the last one of each indicator wins
+        return final
+
 
 class Actual(models.Model):
     """实际完成值 — what an indicator achieved by `as_of` (year-to-date). Append-only: a correction is a new row."""

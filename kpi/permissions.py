@@ -49,8 +49,11 @@ def can_adjust_budget(user, table: GoalTable) -> bool:
 
 
 def can_approve_table(user, table: GoalTable) -> bool:
-    """May approve (批复) the goal table: the unit's administrators, while it is a draft."""
-    return table.status == GoalTable.Status.DRAFT and can_administer_unit(user, table.unit_id)
+    """May approve (批复) the goal table directly: the unit's administrators, while it is a draft imported from
+    a published disclosure (its 批复 happened outside Jixiao). A table written in Jixiao is 申报'd, reviewed
+    and ratified instead (`can_submit_table`, `can_review_table`, `can_ratify_table`)."""
+    return (table.status == GoalTable.Status.DRAFT and bool(table.source)
+            and can_administer_unit(user, table.unit_id))
 
 
 def can_write_table(user, table: GoalTable) -> bool:
@@ -130,6 +133,13 @@ def can_manage_policies(user) -> bool:
     return UnitMembership.objects.filter(user=user, role=Role.REVIEWER).exists()
 
 
+def can_curate_library(user) -> bool:
+    """May curate the 指标库 (explanations, standards, defaults, 推荐, merging synonyms): superusers and
+    主管部门/财政 reviewers, never unit administrators or leads. Which entries they see is narrowed by
+    `kpi.library.selectors.entries_for_user`."""
+    return can_manage_policies(user)
+
+
 def can_see_unit(user, unit_id: int) -> bool:
     """May see the unit's scorecard and monitoring: its administrators and the reviewers above it."""
     return units_for_user(user=user).filter(pk=unit_id).exists()
@@ -157,5 +167,5 @@ def table_permissions(user, table: GoalTable) -> TablePermissions:
         approve_reports=admin,
         return_reports=admin or can_return_reports(user, table),
         adjust_budget=admin,
-        approve_table=admin and table.status == GoalTable.Status.DRAFT,
+        approve_table=admin and table.status == GoalTable.Status.DRAFT and bool(table.source),
     )

@@ -343,13 +343,19 @@ class SelfEvalReportFactory(factory.django.DjangoModelFactory):
 
 # --- helpers ----------------------------------------------------------------------------------------
 
-def table_with_indicators(project=None, rows=None, *, unit=None, year=YEAR):
-    """A goal table with indicator rows (level1, level2, name, target, weight[, rule]); returns (table, indicators)."""
+# The `source` of a table as if imported from a published disclosure (its 批复 happened outside Jixiao, so
+# kpi.goals.services.goal_table_approve may approve it directly; a table written in Jixiao is 申报'd instead).
+IMPORTED = "测试部门预算公开.txt"
+
+
+def table_with_indicators(project=None, rows=None, *, unit=None, year=YEAR, source=""):
+    """A goal table with indicator rows (level1, level2, name, target, weight[, rule]); returns (table, indicators).
+    With `source` (e.g. IMPORTED), the table is as if imported from that disclosure."""
     project = project if project is not None or unit is not None else ProjectFactory()
     if project is not None:
-        table = GoalTableFactory(project=project)
+        table = GoalTableFactory(project=project, source=source)
     else:
-        table = GoalTableFactory(project=None, unit=unit, year=year)
+        table = GoalTableFactory(project=None, unit=unit, year=year, source=source)
     rows = rows or [
         ("产出指标", "数量指标", "培训人次", ">=100人次", Decimal("40")),
         ("产出指标", "质量指标", "合格率", ">=95%", Decimal("20")),

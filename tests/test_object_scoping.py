@@ -11,9 +11,15 @@ from django.urls import get_resolver
 
 from budgets.services import membership_grant
 from kpi.api.services import token_create
+from kpi.goals.adjustments import adjustment_propose
+from kpi.goals.services import goal_table_approve
+from kpi.library.keys import library_key
+from kpi.library.services import library_build
+from kpi.models import LibraryEntry
 from kpi.reports.services import actual_record, evidence_add
 from kpi.rescoring.tasks import rescore_table
 from tests.factories import (
+    IMPORTED,
     ImportJobFactory,
     ProjectFactory,
     ScoringPolicyFactory,
@@ -53,6 +59,14 @@ def world():
     token, _ = token_create(user=admin_a, name="A 的令牌", access="write")
     # A 评分政策 scoring unit A's tables: not another tree's reviewer's to open, copy or change.
     policy = ScoringPolicyFactory(name="A 的政策", year=2026)
+    # A 指标库 entry used only in unit A's tree: another tree's users never see it.
+    library_build()
+    entry = LibraryEntry.objects.get(key=library_key(indicators[1].level2, indicators[1].name))
+    # An approved (imported) table of unit A with a proposed 调整.
+    approved, approved_rows = table_with_indicators(ProjectFactory(unit=unit), source=IMPORTED)
+    goal_table_approve(table=approved, user=admin_a)
+    adjustment = adjustment_propose(approved, admin_a, "年中调整", dt.date(2026, 7, 1),
+                                    {approved_rows[0].pk: {"target_raw": ">=120人次"}})
     unit_b = UnitFactory()
     outsiders = {}
     for role in ("admin", "lead", "reviewer"):
@@ -71,6 +85,19 @@ def world():
         "goals:lead": [project.pk],
         "history:project": [project.pk],
         "goals:approve": [table.pk],
+        "goals:rollover": [unit.pk, 2026],
+        "goals:publish": [unit.pk, 2026],
+        "goals:publish-text": [unit.pk, 2026],
+        "goals:publish-xlsx": [unit.pk, 2026],
+        "goals:edit": [table.pk],
+        "goals:table-history": [table.pk],
+        "goals:workflow": [table.pk],
+        "goals:submit": [table.pk],
+        "goals:pass": [table.pk],
+        "goals:return": [table.pk],
+        "goals:ratify": [table.pk],
+        "goals:adjust": [approved.pk],
+        "goals:adjustment": [adjustment.pk, "submit"],
         "importers:detail": [job.pk],
         "importers:confirm": [job.pk],
         "importers:progress": [job.pk],
@@ -96,6 +123,10 @@ def world():
         "api:token-revoke": [token.pk],
         "policies:edit": [policy.pk],
         "policies:copy": [policy.pk],
+        "library:detail": [entry.pk],
+        "library:edit": [entry.pk],
+        "library:recommend": [entry.pk],
+        "library:merge": [entry.pk],
     }
     return {"args": args, "outsiders": outsiders}
 

@@ -19,12 +19,15 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import get_resolver, reverse
 
+from kpi.goals.adjustments import adjustment_propose
 from kpi.goals.services import goal_table_approve
 from kpi.importers.services import import_job_confirm
-from kpi.models import GoalTable, Report
+from kpi.library.services import library_build
+from kpi.models import GoalTable, LibraryEntry, Report
 from kpi.reports.services import report_approve, report_submit
 from kpi.rescoring.tasks import rescore_table
 from tests.factories import (
+    IMPORTED,
     ActualFactory,
     BudgetExecutionFactory,
     EvidenceFactory,
@@ -78,6 +81,8 @@ class World:
     bundles: list  # built, queued
     kept: list  # the fresh table's kept xlsx and pdf
     policy: object = None  # a 评分政策 of a year without tables (so the tables' staleness stays as set above)
+    entry: object = None  # a 指标库 entry (the library built from the tables above)
+    adjustment: object = None  # a proposed 调整 of the approved (fresh) table
 
 
 def report_and_approve(table, indicators, values, *, lead, admin):
@@ -112,7 +117,7 @@ def world() -> World:
     fresh_project = ProjectFactory(unit=unit, name="社保政策宣传项目", lead=lead)
     bare_project = ProjectFactory(unit=unit, name="待编目标表项目", lead=lead)
     stale_table, stale_indicators = table_with_indicators(stale_project)
-    fresh_table, fresh_indicators = table_with_indicators(fresh_project)
+    fresh_table, fresh_indicators = table_with_indicators(fresh_project, source=IMPORTED)
     goal_table_approve(table=fresh_table, user=admin)
     UnitBudgetFactory(unit=unit, fiscal_superior=Decimal("35.00"), fiscal_local=Decimal("612.40"))
     unit_table, unit_indicators = table_with_indicators(unit=unit, rows=[
@@ -146,9 +151,12 @@ def world() -> World:
     assert stale_table.is_stale and not fresh_table.is_stale and not unit_table.is_stale
     assert bundle.status == bundle.Status.DONE and bundle.file and queued.status == queued.Status.PENDING
     policy = ScoringPolicyFactory(name="示范政策", region="示范市", year=2025, execution_caps=[[80, 89]])
+    library_build()
+    entry = LibraryEntry.objects.get(name="合格率")
     return World(unit, other_unit, people, stale_project, fresh_project, bare_project, stale_table, fresh_table,
                  unit_table, submitted, evidence, [job, confirmed, reading], [bundle, queued], kept,
-                 policy)
+                 policy, entry, adjustment_propose(fresh_table, admin, "年中调整任务量", dt.date(YEAR, 7, 1),
+                                                   {fresh_indicators[0].pk: {"target_raw": ">=120人次"}}))
 
 
 def urls(name, *objects, queries=("",)):
@@ -180,6 +188,25 @@ def get_cases(w: World) -> dict[str, list[str]]:
         "reports:evidence": urls("reports:evidence", w.evidence.pk),
         "goals:lead": urls("goals:lead", *projects),
         "goals:approve": urls("goals:approve", w.stale_table.pk),
+        "goals:rollover": urls("goals:rollover", (unit, YEAR)),  # POST only: a GET is 405
+        "goals:publish": urls("goals:publish", (unit, YEAR), (unit, 2025), (w.other_unit.pk, YEAR)),
+        "goals:publish-text": urls("goals:publish-text", (unit, YEAR), (unit, 2025)),
+        "goals:publish-xlsx": urls("goals:publish-xlsx", (unit, YEAR), (unit, 2025)),
+        # 申报与审核: the page of each table; its actions are POST only (a GET is 405)
+        "goals:workflow": urls("goals:workflow", *tables, 999999),
+        "goals:submit": urls("goals:submit", w.stale_table.pk),
+        "goals:pass": urls("goals:pass", w.stale_table.pk),
+        "goals:return": urls("goals:return", w.stale_table.pk),
+        "goals:ratify": urls("goals:ratify", w.stale_table.pk),
+        "goals:adjust": urls("goals:adjust", w.fresh_table.pk),
+        "goals:adjustment": urls("goals:adjustment", (w.adjustment.pk, "submit"), (w.adjustment.pk, "ratify")),
+        "goals:queue": urls("goals:queue"),
+        # the goal-table editor (a GET only shows it; findings after a save), the live 指标值 check, 变更记录
+        "goals:edit": urls("goals:edit", *tables, queries=("", "?saved=1")),
+        "goals:parse-target": urls("goals:parse-target", queries=(
+            "", "?target=%3E%3D95%25&level2=质量指标", "?target=有效提升&rule=直接赋分", "?target=" + "长" * 500,
+        )),
+        "goals:table-history": urls("goals:table-history", *tables),
         "yearclose:unit-year": urls("yearclose:unit-year", (unit, YEAR), (unit, 2025)),
         "history:project": urls("history:project", *projects),
         "monitoring:unit": urls("monitoring:unit", (unit, YEAR), queries=(
@@ -249,6 +276,15 @@ def get_cases(w: World) -> dict[str, list[str]]:
         "policies:create": urls("policies:create"),
         "policies:edit": urls("policies:edit", w.policy.pk),
         "policies:copy": urls("policies:copy", w.policy.pk),
+        # 指标库: every user of the tree reads it; curation pages are for reviewers (403 to the others)
+        "library:list": urls("library:list", queries=(
+            "", "?q=合格", "?q=" + "长" * 200, "?level1=产出指标&recommended=1", "?level2=x&page=2", "?sort=-uses_count",
+        )),
+        "library:search": urls("library:search", queries=("", "?q=合格率", "?q=" + "长" * 200, "?level1=产出指标&limit=x")),
+        "library:detail": urls("library:detail", w.entry.pk, 999999),
+        "library:edit": urls("library:edit", w.entry.pk),
+        "library:merge": urls("library:merge", w.entry.pk, queries=("", "?q=率")),
+        "library:recommend": urls("library:recommend", w.entry.pk),  # POST only: a GET is 405
     }
 
 
@@ -327,6 +363,12 @@ def test_no_get_writes_a_row_whoever_asks(world):
         *urls("monitoring:export-progress", "no-such-token"), *urls("monitoring:export-file", "no-such-token"),
         # no goal table in those years: no self-evaluation
         *urls("api:unit-selfeval", (world.unit.pk, 2025), (world.other_unit.pk, YEAR)),
+        # no such goal table
+        reverse("goals:workflow", args=[999999]),
+        # no such 指标库 entry
+        reverse("library:detail", args=[999999]),
+        # no approved goal table in 2025: nothing to publish
+        *urls("goals:publish-text", (world.unit.pk, 2025)), *urls("goals:publish-xlsx", (world.unit.pk, 2025)),
     }
     # The stale table's pages said "评分更新中" (its 自评表 waits for the rescore); the fresh table's did not.
     stale, fresh = world.stale_project.pk, world.fresh_project.pk

@@ -11,6 +11,7 @@ from budgets.models import Project, Unit
 from budgets.services import ensure_year_open
 from kpi import scoring
 from kpi.formatting import plain_decimal
+from kpi.library.services import library_sync_soon
 from kpi.models import Actual, GoalTable, Indicator, IndicatorChange
 from kpi.rescoring.services import goal_tables_mark_changed, goal_tables_rescore_soon
 from kpi.targets import Target, parse_target
@@ -95,6 +96,7 @@ def indicator_create(
     accumulation: str | None = None,
     not_applicable: bool = False,
     not_applicable_reason: str = "",
+    user: AbstractBaseUser | None = None,
 ) -> Indicator:
     """Add an indicator row; the target text is parsed and the rule defaults to the kind's rule."""
     ensure_year_open(unit_id=table.unit_id, year=table.year)
@@ -109,7 +111,9 @@ def indicator_create(
     indicator.rule = rule or scoring.default_rule_for(target).value
     indicator.accumulation = accumulation or default_accumulation(level2=level2, target=target)
     indicator.full_clean()
+    indicator._history_user = user
     indicator.save()
+    library_sync_soon(table_ids=[table.pk])
     # Marked, not enqueued: a table is built row by row; the sweep (or the first actual) scores it.
     goal_tables_mark_changed(table_ids=[table.pk])
     return indicator
@@ -129,6 +133,7 @@ def indicator_update(*, indicator: Indicator, user: AbstractBaseUser | None = No
     indicator.full_clean()
     indicator._history_user = user
     indicator.save()
+    library_sync_soon(table_ids=[table.pk])
     if before is None:
         goal_tables_rescore_soon(table_ids=[table.pk])
         return indicator
@@ -157,6 +162,7 @@ def indicator_delete(*, indicator: Indicator, user: AbstractBaseUser | None = No
         raise ValidationError(f"指标“{indicator.name}”已有实际完成值，不能删除；如不再考核，请标记为不适用并说明原因。")
     indicator._history_user = user
     indicator.delete()
+    library_sync_soon(table_ids=[table.pk])
     goal_tables_rescore_soon(table_ids=[table.pk])
 
 
@@ -175,8 +181,14 @@ def indicator_set_not_applicable(*, indicator: Indicator, not_applicable: bool, 
 
 @transaction.atomic
 def goal_table_approve(*, table: GoalTable, user: AbstractBaseUser | None = None) -> GoalTable:
-    """批复: the unit administrator approves a draft goal table; re-imports leave it alone from then on."""
-    table = GoalTable.objects.select_for_update().get(pk=table.pk)
+    """批复 of an imported table: the unit administrator approves a draft goal table imported from a published
+    disclosure (its 批复 happened outside Jixiao); re-imports leave it alone from then on. A table written in
+    Jixiao goes the whole way instead (kpi.goals.workflow: 申报 → 审核 → 批复)."""
+    from kpi.goals.workflow import record_direct_approval
+
+    table = GoalTable.objects.select_for_update().order_by("pk").get(pk=table.pk)
+    if not table.source:
+        raise ValidationError("该绩效目标表是在本系统中编制的，须经申报、主管部门审核和财政批复，不能直接批复。")
     if table.status != GoalTable.Status.DRAFT:
         raise ValidationError(f"该绩效目标表当前为“{table.get_status_display()}”，只有草稿可以批复。")
     ensure_year_open(unit_id=table.unit_id, year=table.year)
@@ -186,4 +198,57 @@ def goal_table_approve(*, table: GoalTable, user: AbstractBaseUser | None = None
     table.full_clean()
     table._history_user = user
     table.save(update_fields=["status"])
+    record_direct_approval(table, user)
     return table
+
+
+# The header fields the goal-table editor writes besides the table's own overall_goal (domain.md §1).
+PROJECT_HEADER_FIELDS = ("name", "lead_name", "budget_initial", "fiscal", "carryover", "other")
+UNIT_HEADER_FIELDS = ("contact", "phone")
+UNIT_BUDGET_FIELDS = ("fiscal_superior", "fiscal_local", "other")
+
+
+@transaction.atomic
+def goal_table_header_update(
+    *, table: GoalTable, overall_goal: str, header: dict, user: AbstractBaseUser | None = None
+) -> GoalTable:
+    """Save the editor's header: 项目总体目标 / 年度绩效目标 on the table, and the project's name, 负责人 and funds
+    split (PROJECT_HEADER_FIELDS) or the unit's contact and 年度预算 (UNIT_HEADER_FIELDS, UNIT_BUDGET_FIELDS; the
+    UnitBudget row is created when missing). Only what changed is saved, so the history shows real edits."""
+    from budgets.models import UnitBudget
+
+    ensure_year_open(unit_id=table.unit_id, year=table.year)
+    if table.project_id:
+        project = table.project
+        added = sum((header[f] for f in ("fiscal", "carryover", "other")), Decimal("0"))
+        if added != header["budget_initial"]:
+            raise ValidationError({"budget_initial": (
+                f"其中财政拨款、上年结转、其他资金合计 {plain_decimal(added)} 万元，与年初预算数 "
+                f"{plain_decimal(header['budget_initial'])} 万元不一致，请核对。")})
+        _save_changed(project, {f: header[f] for f in PROJECT_HEADER_FIELDS}, user)
+    else:
+        _save_changed(table.unit, {f: header[f] for f in UNIT_HEADER_FIELDS}, user)
+        budget = UnitBudget.objects.filter(unit_id=table.unit_id, year=table.year).first()
+        values = {f: header[f] for f in UNIT_BUDGET_FIELDS}
+        if budget is None:
+            budget = UnitBudget(unit_id=table.unit_id, year=table.year, **values)
+            budget.full_clean()
+            budget._history_user = user
+            budget.save()
+        else:
+            _save_changed(budget, values, user)
+    if table.overall_goal != overall_goal:
+        table.overall_goal = overall_goal
+        goal_table_update(table=table, user=user)
+    return table
+
+
+def _save_changed(obj, values: dict, user) -> None:
+    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    if not changed:
+        return
+    for name in changed:
+        setattr(obj, name, values[name])
+    obj.full_clean()
+    obj._history_user = user
+    obj.save(update_fields=changed)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from budgets.models import BudgetExecution, Project, Role, UnitMembership
+from budgets.models import BudgetExecution, Project, Role, UnitBudget, UnitMembership
 from kpi.formatting import person_name, plain_decimal
 from kpi.models import Actual, Evidence, GoalTable, Indicator, Report
 
@@ -56,6 +56,7 @@ _SUMMARY_FIELDS = {
     "execution": ("executed", "fiscal", "carryover", "fiscal_superior", "fiscal_local", "other"),
     "membership": ("user", "role"),
     "evidence": ("original_name", "size"),
+    "budget": ("fiscal_superior", "fiscal_local", "other"),
 }
 # Fields a correction (a new row that `replaces` an older one) is compared on, against the row it replaces:
 # everything a person enters.
@@ -89,12 +90,30 @@ def project_history(*, project: Project) -> list[HistoryLine]:
         "execution": BudgetExecution.history.filter(project_id=project.pk),
         "membership": UnitMembership.history.filter(unit_id=project.unit_id),
     }
+    return _history_lines(sources)
+
+
+def table_history(*, table: GoalTable) -> list[HistoryLine]:
+    """The goal table's 变更记录 as the editor writes it: the table, its indicators and its header (the
+    project's name, 负责人 and funds, or the unit's 年度预算), newest first. Constant queries, as above."""
+    sources = {
+        "table": GoalTable.history.filter(id=table.pk),
+        "indicator": Indicator.history.filter(table_id=table.pk),
+    }
+    if table.project_id:
+        sources["project"] = Project.history.filter(id=table.project_id)
+    else:
+        sources["budget"] = UnitBudget.history.filter(unit_id=table.unit_id, year=table.year)
+    return _history_lines(sources)
+
+
+def _history_lines(sources: dict) -> list[HistoryLine]:
     # per source, per object id: its records oldest first
     records = {
         source: _group_by_object(qs.select_related("history_user").order_by("history_date", "history_id"))
         for source, qs in sources.items()
     }
-    indicator_names = {pk: rows[-1].name for pk, rows in records["indicator"].items()}
+    indicator_names = {pk: rows[-1].name for pk, rows in records.get("indicator", {}).items()}
 
     pending = []  # (record, source, [(field, old or _ALONE, new)])
     for source, objects in records.items():
@@ -261,6 +280,8 @@ def _subject(source: str, record, indicator_names: dict, labels: dict) -> str:
     """What the record is about, in Chinese."""
     if source == "project":
         return "项目"
+    if source == "budget":
+        return f"部门年度预算 {record.year}"
     if source == "table":
         return "绩效目标表"
     if source == "indicator":

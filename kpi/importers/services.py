@@ -29,6 +29,7 @@ from budgets.selectors import unit_year_is_closed, units_administered_by
 from budgets.years import year_message, year_valid
 from kpi.formatting import money_text, plain_decimal
 from kpi.goals.services import default_accumulation, indicator_parse_target
+from kpi.library.services import library_sync_soon
 from kpi.models import Actual, GoalTable, ImportJob, Indicator, IndicatorChange
 from kpi.rescoring.selectors import policy_for_year
 from kpi.rescoring.services import goal_tables_rescore_soon
@@ -310,6 +311,7 @@ def _table_import(unit: Unit, year: int, parsed: ParsedTable, source: str, user,
         outcome.action = "无变化"
     if changed:
         goal_tables_rescore_soon(table_ids=[table.pk])
+    library_sync_soon(table_ids=[table.pk])  # after commit; a dry run's rollback drops it
     return outcome
 
 

@@ -73,9 +73,8 @@ def overdue_projects(*, period: Period, unit_ids=None, lead=None) -> list[Overdu
     year_closed = UnitYear.objects.filter(unit=OuterRef("unit"), year=OuterRef("year"), closed=True)
     tables = GoalTable.objects.filter(
         scope=GoalTable.Scope.PROJECT,
-        status__in=[GoalTable.Status.DRAFT, GoalTable.Status.APPROVED],
         year=period.end.year,
-    )
+    ).exclude(status=GoalTable.Status.CLOSED)  # a table under review (申报 … 批复) still reports its actuals
     if unit_ids is not None:
         tables = tables.filter(unit_id__in=unit_ids)
     if lead is not None:

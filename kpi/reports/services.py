@@ -19,6 +19,7 @@ from budgets import services as budgets
 from budgets.models import PROJECT_SOURCES, UNIT_SOURCES, BudgetExecution, Project, Unit, UnitBudget
 from budgets.services import ensure_year_open
 from kpi import scoring
+from kpi.library.services import library_sync_soon
 from kpi.models import Actual, Evidence, GoalTable, Indicator, Report
 from kpi.rescoring.services import goal_table_ids_fed_by, goal_tables_rescore_soon
 from kpi.storage import storage_remove_on_error, storage_save
@@ -161,6 +162,7 @@ def report_approve(*, report: Report, user: AbstractBaseUser | None = None) -> R
     report._history_user = user
     report.save(update_fields=["status", "reviewed_by", "reviewed_at"])
     goal_tables_rescore_soon(table_ids=[report.table_id])
+    library_sync_soon(table_ids=[report.table_id])  # the 指标库 shows final approved actuals
     return report
 
 

@@ -31,6 +31,7 @@ from kpi.models import (
     Actual,
     GoalTable,
     Indicator,
+    IndicatorVersion,
     Report,
     RescoreBatch,
     RescoreJob,
@@ -267,6 +268,8 @@ class _ActualRow(NamedTuple):
 # target_flags are review hints the engine does not read: not decoded here, for speed
 _INDICATOR_COLUMNS = ("id", "table_id", "target_kind", "target_value", "target_upper", "unit", "target_raw",
                       "weight", "rule", "not_applicable", "accumulation")
+# what a superseded version holds (IndicatorVersion), read beside its indicator's row
+_VERSION_COLUMNS = ("valid_until", "target_kind", "target_value", "target_upper", "unit", "target_raw", "weight", "rule")
 _ACTUAL_COLUMNS = ("indicator_id", "id", "as_of", "value", "met", "grade", "points", "report__status", "recorded_at")
 
 
@@ -282,6 +285,9 @@ class _BatchRows:
     # An actual's recorded_at is kept as read, as text in time order (see _read_batch): only the latest of a
     # table is used (TableSummary.last_update), converted to a datetime by `stamp`.
     stamp: object = None
+    # per adjusted indicator, its superseded versions (valid_until, the row as it was), earliest first: a date
+    # before a version's valid_until is scored with that version (`_in_force`). Only adjusted indicators appear.
+    versions: dict[int, list[tuple[dt.date, _IndicatorRow]]] = field(default_factory=dict)
 
 
 _MISSING = object()
@@ -311,6 +317,9 @@ def _converters(model, *names):
 def _read_batch(tables: list[GoalTable]) -> _BatchRows:
     """Four queries (five with a 部门整体 table), whatever the number of indicators.
 
+    The indicators' superseded versions (调整, IndicatorVersion) come with the indicators, by a LEFT JOIN: an
+    indicator never adjusted is one row with empty version columns, so the usual batch pays nothing more.
+
     Indicators and actuals are read with a plain cursor and explicit columns, each value converted as the
     ORM converts it (`column_converter`: memoised, so a weight or a date repeated 10,000 times is converted
     once); the ORM's per-row converters were most of a bulk rescore's read time."""
@@ -319,17 +328,37 @@ def _read_batch(tables: list[GoalTable]) -> _BatchRows:
     marks = ", ".join(["%s"] * len(ids))
 
     indicator, actual, report = Indicator._meta, Actual._meta, Report._meta
+    version = IndicatorVersion._meta
     columns = ", ".join(f"i.{quote(indicator.get_field(name).column)}" for name in _INDICATOR_COLUMNS)
-    sql = (f"SELECT {columns} FROM {quote(indicator.db_table)} i WHERE i.{quote('table_id')} IN ({marks})"
-           f" ORDER BY i.{quote('order')}, i.{quote('id')}")
+    v_columns = ", ".join(f"v.{quote(version.get_field(name).column)}" for name in _VERSION_COLUMNS)
+    sql = (f"SELECT {columns}, {v_columns} FROM {quote(indicator.db_table)} i"
+           f" LEFT JOIN {quote(version.db_table)} v ON v.{quote('indicator_id')} = i.{quote('id')}"
+           f" WHERE i.{quote('table_id')} IN ({marks})"
+           f" ORDER BY i.{quote('order')}, i.{quote('id')}, v.{quote('valid_until')}")
     indicator_converters = _converters(Indicator, "target_value", "target_upper", "weight", "not_applicable")
+    version_converters = _converters(IndicatorVersion, "valid_until", "target_value", "target_upper", "weight")
     indicators_by_table: dict[int, list[_IndicatorRow]] = defaultdict(list)
+    versions: dict[int, list[tuple[dt.date, _IndicatorRow]]] = {}
     converted: dict = {}
-    for pk, table_id, kind, value, upper, unit, raw, weight, rule, na, accumulation in select_rows(sql, ids):
-        if indicator_converters[0] is not None:
-            value, upper, weight, na = _converted(converted, indicator_converters, (value, upper, weight, na))
-        indicators_by_table[table_id].append(_tuple_new(_IndicatorRow, (
-            pk, table_id, kind, value, upper, unit, raw, weight, rule, na, accumulation)))
+    last = None
+    for (pk, table_id, kind, value, upper, unit, raw, weight, rule, na, accumulation,
+         v_until, v_kind, v_value, v_upper, v_unit, v_raw, v_weight, v_rule) in select_rows(sql, ids):
+        if pk != last:
+            last = pk
+            if indicator_converters[0] is not None:
+                value, upper, weight, na = _converted(converted, indicator_converters, (value, upper, weight, na))
+            indicators_by_table[table_id].append(_tuple_new(_IndicatorRow, (
+                pk, table_id, kind, value, upper, unit, raw, weight, rule, na, accumulation)))
+        if v_until is None:
+            continue
+        if version_converters[0] is not None:
+            v_until, v_value, v_upper, v_weight = (
+                convert(raw_value) for convert, raw_value in zip(
+                    version_converters, (v_until, v_value, v_upper, v_weight), strict=True))
+        current = indicators_by_table[table_id][-1]
+        versions.setdefault(pk, []).append((v_until, current._replace(
+            target_kind=v_kind, target_value=v_value, target_upper=v_upper, unit=v_unit, target_raw=v_raw,
+            weight=v_weight, rule=v_rule)))
 
     # Per indicator, actuals in date order: all that count provisionally (all but those of returned
     # reports: ActualQuerySet.that_count), and the approved ones.
@@ -363,7 +392,21 @@ def _read_batch(tables: list[GoalTable]) -> _BatchRows:
         if status == approved:
             approved_actuals[indicator_id].append(row)
     return _BatchRows(indicators_by_table, provisional_actuals, approved_actuals, _executions_by_table(tables),
-                      _budgets_by_table(tables), column_converter(Actual, "recorded_at") or _parse_stamp)
+                      _budgets_by_table(tables), column_converter(Actual, "recorded_at") or _parse_stamp,
+                      versions=versions)
+
+
+def _in_force(row: _IndicatorRow, versions: list[tuple[dt.date, _IndicatorRow]], as_of: dt.date) -> _IndicatorRow:
+    """The indicator as scored at `as_of`: the version with the earliest valid_until after it, else the current."""
+    return _version_at(row, versions, as_of, None)[0]
+
+
+def _version_at(row, versions, as_of, version_keys):
+    """(the row in force at as_of, its memo key id or None for the current values); versions earliest first."""
+    for valid_until, version in versions:
+        if as_of < valid_until:
+            return version, None if version_keys is None else version_keys[(row.id, valid_until)]
+    return row, None
 
 
 def _parse_stamp(text: str) -> dt.datetime:
@@ -389,6 +432,7 @@ def _compute_scores(tables: list[GoalTable], *, policies: dict[int, scoring.Poli
         rows = _read_batch(tables)
     indicators_by_table, executions, budgets = rows.indicators, rows.executions, rows.budgets
     provisional_actuals, approved_actuals = rows.provisional_actuals, rows.approved_actuals
+    versions = rows.versions
 
     scores: list[tuple] = []
     totals: list[tuple] = []
@@ -406,19 +450,22 @@ def _compute_scores(tables: list[GoalTable], *, policies: dict[int, scoring.Poli
         rows = indicator_rows = indicators_by_table.get(table.pk, [])
         dates = {a.as_of for row in rows for a in provisional_actuals.get(row.id, ())}
         dates.update(as_of for as_of, _, _ in executions.get(table.pk, ()))
-        keys = {
-            row.id: indicator_keys.setdefault(
+        def key_of(row, policy=policy):
+            # what the engine's result depends on: the values in force (a version's, for an adjusted indicator)
+            return indicator_keys.setdefault(
                 (id(policy), row.rule, row.target_kind, row.target_value, row.target_upper, row.unit, row.target_raw,
                  row.weight), len(indicator_keys))
-            for row in rows
-        }
+
+        keys = {row.id: key_of(row) for row in rows}
+        # adjusted indicators: the key of each superseded version, by (id, valid_until)
+        version_keys = {(row.id, until): key_of(old) for row in rows for until, old in versions.get(row.id, ())}
         budget = budgets.get(table.pk)
         keep = latest if latest is not None and policy is scoring.DEFAULT_POLICY else None
         last_date = max(dates) if dates else None
 
-        def scored(row, actual, keys=keys, policy=policy, version=version):
+        def scored(row, actual, key_id=None, keys=keys, policy=policy, version=version):
             """(the engine's result, the score row's values from points to policy_version) of one actual."""
-            key = (keys[row.id], actual.value, actual.met, actual.grade, actual.points)
+            key = (keys[row.id] if key_id is None else key_id, actual.value, actual.met, actual.grade, actual.points)
             hit = memo.get(key, missing)
             if hit is missing:
                 result = _score_actual(row, actual, row.target(), policy)
@@ -432,6 +479,9 @@ def _compute_scores(tables: list[GoalTable], *, policies: dict[int, scoring.Poli
             official_items, provisional_items = [], []
             differs = False
             for row in indicator_rows:
+                key_id = None
+                if version_keys and row.id in versions:
+                    row, key_id = _version_at(row, versions[row.id], as_of, version_keys)
                 if row.not_applicable:
                     item = (row.weight, None, True)
                     official_items.append(item)
@@ -442,7 +492,7 @@ def _compute_scores(tables: list[GoalTable], *, policies: dict[int, scoring.Poli
                 if official is None:
                     official_result = values = None
                 else:
-                    official_result, values = scored(row, official)
+                    official_result, values = scored(row, official, key_id)
                 official_items.append(item := (row.weight, values and values[0]))
                 if values is not None:
                     scores.append(_tuple_new(ScoreRow, (row.id, row.table_id, official.id, as_of, True, *values, now)))
@@ -455,7 +505,7 @@ def _compute_scores(tables: list[GoalTable], *, policies: dict[int, scoring.Poli
                 if provisional is None:
                     provisional_result = values = None
                 else:
-                    provisional_result, values = scored(row, provisional)
+                    provisional_result, values = scored(row, provisional, key_id)
                 if at_last:
                     keep[row.id] = provisional_result
                 provisional_items.append((row.weight, values and values[0]))

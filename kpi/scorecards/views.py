@@ -93,7 +93,9 @@ def project_detail(request, pk: int):
         "scorecards/project.html",
         {"project": project, "table": table, "indicators": indicators, "total": totals["official"],
          "pending_total": totals["pending"], "can_administer": can_administer, "scorecard": scorecard,
-         "can_approve_table": table is not None and can_administer and table.status == GoalTable.Status.DRAFT,
+         # the direct 批复 is for imported tables only (permissions.can_approve_table, without its query again)
+         "can_approve_table": table is not None and can_administer and table.status == GoalTable.Status.DRAFT
+         and bool(table.source),
          "stale": table is not None and table.is_stale},
     )
 

@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Max, Q
 
 from budgets.models import PROJECT_SOURCES, UNIT_SOURCES, BudgetExecution, Unit, UnitBudget
-from kpi.formatting import money_text, percent_text, plain_decimal
+from kpi.formatting import actual_text, money_text, percent_text
 from kpi.models import Actual, GoalTable, Indicator, Report, Score, TableScore
 from kpi.rescoring.selectors import policies_by_table
 from kpi.scoring import EXECUTION_WEIGHT, policy_name, policy_names, score_execution
@@ -411,6 +411,8 @@ def _evaluation(*, table, as_of, total, approved, indicators, scores, entered, u
     missing: list[str] = []
     if table.status == GoalTable.Status.DRAFT:
         missing.append("绩效目标表尚未批复（仍为草稿）")
+    elif table.status not in (GoalTable.Status.APPROVED, GoalTable.Status.CLOSED):
+        missing.append(f"绩效目标表尚未批复（当前为{table.get_status_display()}）")
     if not approved:
         missing.append("尚无已审核的填报")
     if not indicators:
@@ -526,12 +528,7 @@ def _split_text(split: dict, sources) -> str:
 
 
 def _actual_text(actual: Actual, indicator: Indicator) -> str:
-    if actual.value is not None:
-        text = f"{plain_decimal(actual.value)}{indicator.unit}"
-        return f"{text}（{actual.grade}）" if actual.grade else text
-    if actual.met is not None:
-        return "达成" if actual.met else "未达成"
-    return actual.grade
+    return actual_text(value=actual.value, met=actual.met, grade=actual.grade, unit=indicator.unit)
 
 
 def _deviation_text(actual: Actual) -> str:

@@ -20,7 +20,7 @@ from kpi.models import GoalTable, Indicator
 from kpi.reports.services import actual_record, execution_report, report_return, report_submit
 from kpi.rescoring.tasks import rescore_table
 from kpi.yearclose.services import unit_year_close, unit_year_reopen
-from tests.factories import ProjectFactory, UnitFactory, UserFactory, approve_reports, table_with_indicators
+from tests.factories import IMPORTED, ProjectFactory, UnitFactory, UserFactory, approve_reports, table_with_indicators
 
 pytestmark = pytest.mark.django_db
 JULY = dt.date(2026, 7, 31)
@@ -42,7 +42,7 @@ def world():
     membership_grant(user=lead, unit=unit, role=Role.LEAD)
     membership_grant(user=outsider, unit=UnitFactory(), role=Role.ADMIN)
     project = ProjectFactory(unit=unit, lead=lead)
-    table, indicators = table_with_indicators(project)
+    table, indicators = table_with_indicators(project, source=IMPORTED)  # approved directly (goal_table_approve)
     return {"unit": unit, "admin": admin, "lead": lead, "outsider": outsider, "project": project, "table": table,
             "indicators": indicators}
 
@@ -174,7 +174,7 @@ def test_only_a_draft_table_is_approved(world):
     assert table.history.first().history_user == admin
     with pytest.raises(ValidationError, match="当前为“已批复”，只有草稿可以批复"):
         goal_table_approve(table=table, user=admin)
-    empty = goal_table_create(unit=world["unit"], year=2026)
+    empty = goal_table_create(unit=world["unit"], year=2026, source=IMPORTED)
     with pytest.raises(ValidationError, match="没有任何指标"):
         goal_table_approve(table=empty, user=admin)
 

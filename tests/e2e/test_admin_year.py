@@ -13,7 +13,7 @@ from kpi.models import GoalTable, Report
 from kpi.reports.services import actual_record, report_open, report_submit
 from kpi.rescoring.tasks import rescore_table
 from tests.e2e.conftest import login
-from tests.factories import ProjectFactory, UnitFactory, UserFactory, rescore_stale, table_with_indicators
+from tests.factories import IMPORTED, ProjectFactory, UnitFactory, UserFactory, rescore_stale, table_with_indicators
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 AUGUST, SEPTEMBER = dt.date(2026, 8, 31), dt.date(2026, 9, 30)
@@ -42,7 +42,7 @@ def build_year():
     roads = ProjectFactory(unit=other, name="道路项目", lead_name="赵六")
     tables = {}
     for project in (training, publicity, roads):
-        tables[project.name], _ = table_with_indicators(project)
+        tables[project.name], _ = table_with_indicators(project, source=IMPORTED)
         goal_table_approve(table=tables[project.name], user=admin)
     for as_of in (AUGUST, SEPTEMBER):
         report = report_open(table=tables["培训项目"], as_of=as_of, user=lead)

@@ -12,7 +12,7 @@ from kpi.goals.services import goal_table_approve
 from kpi.models import Actual, Report
 from kpi.rescoring.tasks import rescore_table
 from tests.e2e.conftest import login
-from tests.factories import ProjectFactory, UnitFactory, UserFactory, rescore_stale, table_with_indicators
+from tests.factories import IMPORTED, ProjectFactory, UnitFactory, UserFactory, rescore_stale, table_with_indicators
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -58,7 +58,7 @@ def test_an_administrator_imports_a_year_from_the_filled_templates(browser_page,
     table, _ = table_with_indicators(project, rows=[
         ("产出指标", "数量指标", "培训人次", ">=100人次", Decimal("45")),
         ("满意度指标", "服务对象满意度指标", "满意度", "$\\geq 90\\%$", Decimal("45"), "满意度赋分"),
-    ])
+    ], source=IMPORTED)
     goal_table_approve(table=table)
     login(page, live_server, "bulkadmin")
 

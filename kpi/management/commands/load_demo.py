@@ -28,6 +28,8 @@ YEAR = 2026
 MID_YEAR = dt.date(YEAR, 7, 31)
 AUTUMN = dt.date(YEAR, 10, 31)
 UNIT_NAME = "示范市社会保险服务中心"
+# The finance bureau above the 主管部门: its reviewer ratifies (批复) the tables the 主管部门 passed.
+FINANCE = ("DEMO-CZ", "示范市财政局")
 
 DEMO_MAIL_DOMAIN = "example.org"  # reserved for examples (RFC 2606): the reminders have an address, mail goes nowhere
 USERS = [
@@ -35,6 +37,7 @@ USERS = [
     ("admin", "系统管理员", True, None, "系统管理员，可进入管理后台"),
     ("liumin", "刘敏", False, ("DEMO-SB", "admin"), "示范市社会保险服务中心 单位管理员"),
     ("chenjing", "陈静", False, ("DEMO-RS", "reviewer"), "示范市人力资源和社会保障局 主管部门审核"),
+    ("sunli", "孙丽", False, ("DEMO-CZ", "reviewer"), "示范市财政局 财政批复"),
     ("wangfang", "王芳", False, ("DEMO-SB", "lead"), "项目负责人"),
     ("zhaolei", "赵磊", False, ("DEMO-SB", "lead"), "项目负责人"),
 ]
@@ -90,6 +93,8 @@ class Command(BaseCommand):
         if Unit.objects.filter(code="DEMO-SB").exists():
             self.stdout.write("示范数据已存在，跳过。")
             self.give_addresses()
+            with transaction.atomic():
+                self.add_finance()
         else:
             with transaction.atomic():
                 self.load()
@@ -99,7 +104,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<10} {full_name}（{description}）")
 
     def load(self):
-        bureau = unit_create(code="DEMO-RS", name="示范市人力资源和社会保障局")
+        finance = unit_create(code=FINANCE[0], name=FINANCE[1])
+        bureau = unit_create(code="DEMO-RS", name="示范市人力资源和社会保障局", parent=finance)
         unit_create(code="DEMO-SB", name=UNIT_NAME, parent=bureau)
         users = self.create_users()
         try:
@@ -140,6 +146,16 @@ class Command(BaseCommand):
                 membership_grant(user=user, unit=Unit.objects.get(code=role[0]), role=role[1])
             users[username] = user
         return users
+
+    def add_finance(self):
+        """An older demo load has no finance bureau: add it above DEMO-RS, with its reviewer (孙丽)."""
+        finance = Unit.objects.filter(code=FINANCE[0]).first() or unit_create(code=FINANCE[0], name=FINANCE[1])
+        bureau = Unit.objects.get(code="DEMO-RS")
+        if bureau.parent_id is None:
+            bureau.parent = finance
+            bureau.full_clean()
+            bureau.save(update_fields=["parent"])
+        self.create_users()
 
     def give_addresses(self):
         """Demo users of an older load have no e-mail address: give them theirs (the reminders need one)."""

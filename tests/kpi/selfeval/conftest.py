@@ -11,6 +11,7 @@ from kpi.models import GoalTable, Indicator, Report
 from kpi.reports.services import report_approve, report_submit
 from kpi.rescoring.tasks import rescore_table
 from tests.factories import (
+    IMPORTED,
     ActualFactory,
     BudgetExecutionFactory,
     ProjectFactory,
@@ -69,7 +70,7 @@ def build_world() -> World:
     UnitMembershipFactory(user=reviewer, unit=bureau, role="reviewer")
     project = ProjectFactory(unit=unit, name="职业技能培训补贴项目", lead=lead, budget_initial=Decimal("200.00"),
                              fiscal=Decimal("150.00"), carryover=Decimal("30.00"), other=Decimal("20.00"))
-    table, indicators = table_with_indicators(project, rows=ROWS)
+    table, indicators = table_with_indicators(project, rows=ROWS, source=IMPORTED)
     goal_table_approve(table=table)
     table.refresh_from_db()
     indicator_set_not_applicable(indicator=indicators[5], not_applicable=True, reason="本年度未开展")

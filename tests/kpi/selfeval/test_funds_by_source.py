@@ -20,6 +20,7 @@ from kpi.selfeval import pdf, xlsx
 from kpi.selfeval.data import policies_text, policy_text, table_evaluation, unit_evaluation
 from kpi.selfeval.services import unit_report_render
 from tests.factories import (
+    IMPORTED,
     ActualFactory,
     ProjectFactory,
     ScoringPolicyFactory,
@@ -60,7 +61,7 @@ def complete_year() -> Year:
     admin = UnitMembershipFactory(unit=unit, role="admin").user
     project = ProjectFactory(unit=unit, name="职业技能培训补贴项目", budget_initial=D("200"), fiscal=D("150"),
                              carryover=D("30"), other=D("20"))
-    table, indicators = table_with_indicators(project, rows=PROJECT_ROWS)
+    table, indicators = table_with_indicators(project, rows=PROJECT_ROWS, source=IMPORTED)
     goal_table_approve(table=table)
     ActualFactory(indicator=indicators[0], as_of=DECEMBER, value=D("110"))
     ActualFactory(indicator=indicators[1], as_of=DECEMBER, value=D("95"))
@@ -71,7 +72,7 @@ def complete_year() -> Year:
     approve_reports(table)
 
     UnitBudgetFactory(unit=unit, year=2026, fiscal_superior=D("10"), fiscal_local=D("90"), other=D("0"))
-    unit_table, unit_indicators = table_with_indicators(unit=unit, year=2026, rows=UNIT_ROWS)
+    unit_table, unit_indicators = table_with_indicators(unit=unit, year=2026, rows=UNIT_ROWS, source=IMPORTED)
     goal_table_approve(table=unit_table)
     ActualFactory(indicator=unit_indicators[0], as_of=DECEMBER, value=D("1.2"))
     execution_report(unit=unit, year=2026, as_of=DECEMBER, executed=D("95"),

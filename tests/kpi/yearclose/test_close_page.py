@@ -17,7 +17,7 @@ from kpi.models import GoalTable, Report
 from kpi.reports.services import actual_record, report_approve, report_submit
 from kpi.rescoring.tasks import rescore_table
 from kpi.yearclose.services import RESTORED_UNKNOWN, YEAR_CLOSE_REASON, unit_year_close, unit_year_reopen
-from tests.factories import ProjectFactory, UnitFactory, UserFactory, table_with_indicators
+from tests.factories import IMPORTED, ProjectFactory, UnitFactory, UserFactory, table_with_indicators
 
 pytestmark = pytest.mark.django_db
 JULY, AUGUST = dt.date(2026, 7, 31), dt.date(2026, 8, 31)
@@ -40,7 +40,7 @@ def world():
     membership_grant(user=reviewer, unit=bureau, role=Role.REVIEWER)
     tables = {}
     for name in ("培训项目", "宣传项目", "维修项目"):
-        tables[name], _ = table_with_indicators(ProjectFactory(unit=unit, name=name, lead=lead))
+        tables[name], _ = table_with_indicators(ProjectFactory(unit=unit, name=name, lead=lead), source=IMPORTED)
         goal_table_approve(table=tables[name], user=admin)
 
     def record(table, as_of, count):
