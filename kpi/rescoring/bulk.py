@@ -104,6 +104,25 @@ def column_converter(model: type[Model], name: str):
     return convert
 
 
+def delete_rows(column: str, ids: Sequence[int], *models: type[Model]) -> None:
+    """DELETE the rows of these models whose `column` is one of `ids`, as plain SQL: the ORM's delete builds
+    an IN lookup of thousands of ids through the field machinery for each model (a tenth of a bulk rescore).
+    PostgreSQL gets one statement (data-modifying CTEs); SQLite one per model."""
+    if not ids or not models:
+        return
+    quote = connection.ops.quote_name
+    ids = [int(pk) for pk in ids]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            deletes = [f"DELETE FROM {quote(m._meta.db_table)} WHERE {quote(column)} = ANY(%s)" for m in models]
+            ctes = ", ".join(f"d{i} AS ({sql})" for i, sql in enumerate(deletes[:-1]))
+            cursor.execute((f"WITH {ctes} " if ctes else "") + deletes[-1], [ids] * len(deletes))
+            return
+        marks = ", ".join(["%s"] * len(ids))
+        for model in models:
+            cursor.execute(f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(column)} IN ({marks})", ids)
+
+
 def select_rows(sql: str, params: Sequence = ()) -> list[tuple]:
     """All rows of a plain SELECT (no model instances, no per-row converters)."""
     with connection.cursor() as cursor:

@@ -42,7 +42,7 @@ from kpi.models import (
 )
 from kpi.targets import Kind, Target
 
-from .bulk import RowWriter, analyze, column_converter, select_rows
+from .bulk import RowWriter, analyze, column_converter, delete_rows, select_rows
 from .selectors import policies_by_table, policy_rows, table_policy_keys, tables_governed
 from .summaries import summary_rows, summary_writer
 
@@ -144,9 +144,8 @@ def tables_rescore(*, table_ids: Iterable[int]) -> int:
             now=writer.adapt_datetime(timezone.now()), writer=writer, stamp=rows.stamp,
         )
         ids = [t.pk for t in tables]
-        Score.objects.filter(table_id__in=ids).delete()
-        TableScore.objects.filter(table_id__in=ids).delete()
-        TableSummary.objects.filter(table_id__in=ids).delete()
+        # nothing cascades from these three (no model points at a score, a total or a summary)
+        delete_rows("table_id", ids, Score, TableScore, TableSummary)
         score_writer().insert(scores)
         _total_writer().insert(totals)
         writer.insert(summaries)
