@@ -285,7 +285,7 @@ class _BatchRows:
     # table is used (TableSummary.last_update), converted to a datetime by `stamp`.
     stamp: object = None
     # per adjusted indicator, its superseded versions (valid_until, the row as it was), earliest first: a date
-    # before a version's valid_until is scored with that version (`_in_force`). Only adjusted indicators appear.
+    # before a version's valid_until is scored with that version (`_version_at`). Only adjusted indicators appear.
     versions: dict[int, list[tuple[dt.date, _IndicatorRow]]] = field(default_factory=dict)
 
 
@@ -395,16 +395,12 @@ def _read_batch(tables: list[GoalTable]) -> _BatchRows:
                       versions=versions)
 
 
-def _in_force(row: _IndicatorRow, versions: list[tuple[dt.date, _IndicatorRow]], as_of: dt.date) -> _IndicatorRow:
-    """The indicator as scored at `as_of`: the version with the earliest valid_until after it, else the current."""
-    return _version_at(row, versions, as_of, None)[0]
-
-
 def _version_at(row, versions, as_of, version_keys):
-    """(the row in force at as_of, its memo key id or None for the current values); versions earliest first."""
+    """(the indicator as scored at `as_of`: the version with the earliest valid_until after it, else the current
+    row; its memo key id, or None for the current values). Versions earliest first."""
     for valid_until, version in versions:
         if as_of < valid_until:
-            return version, None if version_keys is None else version_keys[(row.id, valid_until)]
+            return version, version_keys[(row.id, valid_until)]
     return row, None
 
 
