@@ -1,13 +1,18 @@
 """Benchmark the scoring engine and the rescore path in a throwaway database; prints JSON.
 
-python manage.py bench_scoring --indicators N
+python manage.py bench_scoring --indicators N [--per-table K] [--workers W]
+
+With --workers, a bulk rescore job of every table is also timed end to end through real Celery worker processes
+(W of them, on a broker private to the run), as `manage.py rescore` runs it: "bulk_job".
 """
 import datetime as dt
 import json
 import os
 import platform
+import tempfile
 import time
 from decimal import Decimal
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -19,6 +24,7 @@ from kpi.benchmarks.database import throwaway_database
 from kpi.targets import parse_target
 
 INDICATORS_PER_TABLE = 10
+BULK_JOB_TIMEOUT = 1800  # seconds
 # A realistic mix of published targets and actuals (value in the target's unit).
 MIX = [
     (">=95%", Decimal("92.5")),
@@ -40,11 +46,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--indicators", type=int, default=20000)
         parser.add_argument("--seconds", type=float, default=1.0, help="纯计算测量的最短时长")
+        parser.add_argument("--per-table", type=int, default=INDICATORS_PER_TABLE,
+                            help="每张目标表的指标数（默认 10；例如 15 即 15 万指标 1 万张表）")
+        parser.add_argument("--workers", type=int, default=0,
+                            help="另用 N 个 Celery worker 进程测量批量评分任务（0：不测）")
 
     def handle(self, *args, **options):
         n = options["indicators"]
-        if n < INDICATORS_PER_TABLE:
-            raise CommandError(f"--indicators 至少为 {INDICATORS_PER_TABLE}。")
+        self.per_table = options["per_table"]
+        if not 1 <= self.per_table <= 100:
+            raise CommandError("--per-table 应在 1 到 100 之间。")
+        if n < self.per_table:
+            raise CommandError(f"--indicators 至少为 {self.per_table}。")
+        if options["workers"] < 0:
+            raise CommandError("--workers 不能为负数。")
         self.cpu = {}  # seconds of this process's CPU time, by measurement
         pure = self.bench_pure(n, options["seconds"])
         # Measure what production runs: no DEBUG query log (it costs more than some of what is measured).
@@ -54,6 +69,7 @@ class Command(BaseCommand):
             rescore_again = self.bench_rescore(table_ids)
             bulk = self.bench_bulk_write(n)
             orm_bulk = self.bench_bulk_create(n)
+            bulk_job = self.bench_bulk_job(len(table_ids), options["workers"]) if options["workers"] else None
             vendor = connection.vendor
         result = {
             "indicators": n,
@@ -71,6 +87,8 @@ class Command(BaseCommand):
             # the database server's work (all of it on SQLite, none of PostgreSQL's).
             "end_to_end_vs_bulk_write_process_cpu": round(self.cpu["bulk"] / self.cpu["rescore"], 3),
         }
+        if bulk_job is not None:
+            result["bulk_job"] = bulk_job
         self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
 
     def bench_pure(self, n, seconds):
@@ -97,7 +115,7 @@ class Command(BaseCommand):
         as_of = dt.date(year, 7, 31)
         with transaction.atomic():
             unit = Unit.objects.create(code="BENCH", name="基准测试单位")
-            tables_count = n // INDICATORS_PER_TABLE
+            tables_count = n // self.per_table
             projects = Project.objects.bulk_create(
                 Project(unit=unit, year=year, name=f"基准项目{i:06d}", budget_initial=Decimal("100.00"))
                 for i in range(tables_count)
@@ -105,7 +123,7 @@ class Command(BaseCommand):
             tables = GoalTable.objects.bulk_create(
                 GoalTable(scope="project", unit=unit, project=p, year=year) for p in projects
             )
-            parsed = [(parse_target(t), t) for t, _ in MIX]
+            parsed = [(parse_target(t), t) for t, _ in (MIX * 10)[:self.per_table]]
             indicators = Indicator.objects.bulk_create(
                 (
                     Indicator(
@@ -126,7 +144,8 @@ class Command(BaseCommand):
                 )
             }
             Actual.objects.bulk_create(
-                (Actual(indicator=ind, report=reports[ind.table_id], as_of=as_of, value=MIX[(ind.order - 1)][1])
+                (Actual(indicator=ind, report=reports[ind.table_id], as_of=as_of,
+                        value=MIX[(ind.order - 1) % len(MIX)][1])
                  for ind in indicators),
                 batch_size=2000,
             )
@@ -148,6 +167,36 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - started
         self.cpu.setdefault("rescore", time.process_time() - cpu)  # the first (fresh) one
         return Score.objects.count() / elapsed
+
+    def bench_bulk_job(self, tables: int, workers: int) -> dict:
+        """A bulk rescore job of the year (`rescore_job_create`, as `manage.py rescore` queues it) run by
+        `workers` real worker processes: from the commit that queues it to the job marked done."""
+        from kpi.benchmarks.database import database_url
+        from kpi.benchmarks.servers import celery_worker, private_broker
+        from kpi.models import RescoreJob, Score
+        from kpi.rescoring.services import RESCORE_BATCH_SIZE, rescore_job_create
+
+        def say(message):
+            self.stderr.write(message)
+
+        with tempfile.TemporaryDirectory(prefix="jixiao-bench-") as folder, private_broker(Path(folder)) as broker:
+            with celery_worker(database_url=database_url(), broker_env=broker, folder=Path(folder),
+                               concurrency=workers, say=say):
+                with transaction.atomic():
+                    job = rescore_job_create(year=timezone.localdate().year)
+                started = time.perf_counter()
+                deadline = time.monotonic() + BULK_JOB_TIMEOUT
+                while job.status not in (RescoreJob.Status.DONE, RescoreJob.Status.FAILED):
+                    if time.monotonic() > deadline:
+                        raise CommandError(f"批量评分任务 {BULK_JOB_TIMEOUT} 秒内未完成（{job.done_tables}/{job.total_tables}）。")
+                    time.sleep(0.05)
+                    job.refresh_from_db(fields=["status", "done_tables", "total_tables"])
+                elapsed = time.perf_counter() - started
+        if job.status != RescoreJob.Status.DONE:
+            raise CommandError("批量评分任务失败，见 worker 日志。")
+        scores = Score.objects.count()
+        return {"workers": workers, "tables": tables, "batch_size": RESCORE_BATCH_SIZE, "seconds": round(elapsed, 2),
+                "scores_per_s": round(scores / elapsed)}
 
     def bench_bulk_write(self, n):
         """Physical reference: insert N ready-made score rows the way a rescore writes them, nothing computed."""
