@@ -26,7 +26,14 @@ from kpi import permissions
 from kpi.goals.review import has_blocking
 from kpi.goals.review_selectors import table_findings
 from kpi.goals.services import indicator_parse_target, indicator_update
-from kpi.goals.workflow import NOT_RATIFIER, NOT_RETURNER, NOT_REVIEWER, REASON_REQUIRED, blocking_message
+from kpi.goals.workflow import (
+    NOT_RATIFIER,
+    NOT_RETURNER,
+    NOT_REVIEWER,
+    REASON_REQUIRED,
+    blocking_message,
+    clean_text,
+)
 from kpi.models import Adjustment, AdjustmentRow, GoalTable, GoalTableStep, Indicator, IndicatorVersion
 from kpi.rescoring.services import goal_tables_rescore_soon
 
@@ -34,6 +41,7 @@ Status = Adjustment.Status
 Action = GoalTableStep.Action
 
 NOT_PROPOSER = "只有本单位的单位管理员可以提出或申报指标调整。"
+TARGET_LIMIT = 300  # Indicator.target_raw
 
 
 def _locked(adjustment: Adjustment) -> Adjustment:
@@ -58,14 +66,16 @@ def _move(adjustment: Adjustment, *, to: str, action: str, user, reason: str = "
 
 def _row_values(indicator: Indicator, values: Mapping) -> tuple[str, Decimal, str]:
     """The proposed (target_raw, weight, rule) of one indicator, its current values where not given."""
-    target_raw = str(values.get("target_raw") or indicator.target_raw).strip()
+    target_raw = clean_text(values.get("target_raw") or indicator.target_raw, label=f"指标“{indicator.name}”的指标值",
+                            limit=TARGET_LIMIT)
     raw_weight = values.get("weight")
     try:
-        weight = indicator.weight if raw_weight in (None, "") else Decimal(str(raw_weight))
+        weight = indicator.weight if raw_weight in (None, "") else Decimal(str(raw_weight).strip())
     except InvalidOperation:
-        raise ValidationError(f"指标“{indicator.name}”的分值权重“{raw_weight}”不是数字。") from None
-    if weight < 0:
-        raise ValidationError(f"指标“{indicator.name}”的分值权重不能为负数。")
+        raise ValidationError(f"指标“{indicator.name}”的分值权重“{str(raw_weight)[:20]}”不是数字。") from None
+    # NaN and Infinity parse as Decimals; more than the column holds would fail in the database instead
+    if not weight.is_finite() or not 0 <= weight <= 100 or -weight.as_tuple().exponent > 2:
+        raise ValidationError(f"指标“{indicator.name}”的分值权重应为 0 到 100 之间、最多两位小数的数。")
     rule = values.get("rule") or indicator.rule
     if rule not in Indicator.Rule.values:
         raise ValidationError(f"指标“{indicator.name}”的赋分规则“{rule}”无效。")
@@ -85,7 +95,7 @@ def adjustment_propose(table: GoalTable, user: AbstractBaseUser, reason: str, ef
         raise ValidationError(f"该绩效目标表当前为“{table.get_status_display()}”，只有已批复的目标表需要走调整流程；"
                               "未批复的目标表请直接修改。")
     ensure_year_open(unit_id=table.unit_id, year=table.year)
-    reason = (reason or "").strip()
+    reason = clean_text(reason, label="调整原因")
     if not reason:
         raise ValidationError({"reason": "提出调整时必须填写调整原因。"})
     if effective_from is None:
@@ -173,14 +183,14 @@ def adjustment_pass(adjustment: Adjustment, user: AbstractBaseUser, note: str = 
     if not permissions.can_review_table(user, adjustment.table):
         raise PermissionDenied(NOT_REVIEWER)
     _refuse_state(adjustment, (Status.SUBMITTED,), "审核通过")
-    return _move(adjustment, to=Status.PASSED, action=Action.PASS, user=user, reason=(note or "").strip())
+    return _move(adjustment, to=Status.PASSED, action=Action.PASS, user=user, reason=clean_text(note, label="审核意见"))
 
 
 @transaction.atomic
 def adjustment_return(adjustment: Adjustment, user: AbstractBaseUser, reason: str) -> Adjustment:
     """退回 an adjustment with a reason (the 主管部门; the finance side once it is passed)."""
     adjustment = _locked(adjustment)
-    reason = (reason or "").strip()
+    reason = clean_text(reason, label="退回原因")
     _refuse_state(adjustment, (Status.SUBMITTED, Status.PASSED), "退回")
     table = adjustment.table
     allowed = permissions.can_review_table(user, table) or (

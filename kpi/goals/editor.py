@@ -27,6 +27,8 @@ from . import services
 # 万元 as the budgets store them: up to four places, never a float.
 MONEY = {"max_digits": 16, "decimal_places": 4, "min_value": Decimal("0")}
 EXTRA_ROWS = 3
+# Published tables hold 5–40 indicator rows; a post claiming thousands is refused before its forms are built.
+MAX_ROWS = 200
 
 KIND_LABELS = {
     Kind.POSITIVE: "正向", Kind.REVERSE: "反向", Kind.EQUALS: "等于", Kind.RANGE: "区间",
@@ -208,6 +210,8 @@ class IndicatorRowForm(forms.ModelForm):
 
 
 class BaseIndicatorFormSet(BaseModelFormSet):
+    default_error_messages = {"too_many_forms": "一张绩效目标表最多 %(num)d 行指标，请删减后再保存。"}
+
     def add_fields(self, form, index):
         super().add_fields(form, index)
         form.fields["ORDER"].label = "序号"
@@ -218,7 +222,7 @@ class BaseIndicatorFormSet(BaseModelFormSet):
 
 IndicatorFormSet = modelformset_factory(
     Indicator, form=IndicatorRowForm, formset=BaseIndicatorFormSet, fields=ROW_FIELDS, extra=EXTRA_ROWS,
-    can_delete=True, can_order=True,
+    can_delete=True, can_order=True, max_num=MAX_ROWS, absolute_max=MAX_ROWS, validate_max=True,
 )
 
 

@@ -8,6 +8,8 @@ direct 批复 of `kpi.goals.services.goal_table_approve`.
 """
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -30,6 +32,19 @@ NOT_REVIEWER = "只有主管部门的审核人可以审核（通过或退回）�
 NOT_RATIFIER = "只有财政部门的审核人可以批复绩效目标表。"
 NOT_RETURNER = "只有主管部门或财政部门的审核人可以退回绩效目标表。"
 REASON_REQUIRED = "退回时必须填写原因。"
+TEXT_LIMIT = 1000  # characters of a reason or a review note
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never typed; PostgreSQL refuses NUL outright
+
+
+def clean_text(value, *, label: str, limit: int = TEXT_LIMIT) -> str:
+    """A reason or note as typed, trimmed; refused (in Chinese, nothing saved) when it is too long or holds
+    control characters."""
+    text = str(value or "").strip()
+    if _CONTROL.search(text):
+        raise ValidationError(f"{label}含有不可见的控制字符，请删除后重新填写。")
+    if len(text) > limit:
+        raise ValidationError(f"{label}不能超过 {limit} 个字（现为 {len(text)} 个字）。")
+    return text
 
 
 def status_label(status: str) -> str:
@@ -99,7 +114,7 @@ def table_pass(table: GoalTable, user: AbstractBaseUser, note: str = "") -> Goal
         raise PermissionDenied(NOT_REVIEWER)
     _refuse_state(table, (Status.SUBMITTED,), "审核通过")
     ensure_year_open(unit_id=table.unit_id, year=table.year)
-    return _move(table, to=Status.PASSED, action=Action.PASS, user=user, reason=(note or "").strip())
+    return _move(table, to=Status.PASSED, action=Action.PASS, user=user, reason=clean_text(note, label="审核意见"))
 
 
 def may_return(user, table: GoalTable) -> bool:
@@ -113,7 +128,7 @@ def may_return(user, table: GoalTable) -> bool:
 def table_return(table: GoalTable, user: AbstractBaseUser, reason: str) -> GoalTable:
     """退回 with a reason: the unit edits the table again and submits it anew."""
     table = _locked(table)
-    reason = (reason or "").strip()
+    reason = clean_text(reason, label="退回原因")
     _refuse_state(table, RETURN_FROM, "退回")
     if not may_return(user, table):
         raise PermissionDenied(NOT_RETURNER)

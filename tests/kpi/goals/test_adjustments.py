@@ -278,3 +278,33 @@ def test_a_bad_date_is_refused_on_the_page(client, w):
     response = client.post(reverse("goals:adjust", args=[w["table"].pk]), {
         f"target_raw_{w['count'].pk}": ">=90人次", "reason": "任务量下调", "effective_from": "2026-13-45"}, follow=True)
     assert "不是有效日期" in response.content.decode() and not Adjustment.objects.exists()
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"weight": "NaN"}, "0 到 100 之间、最多两位小数"),
+    ({"weight": "Infinity"}, "0 到 100 之间、最多两位小数"),
+    ({"weight": "1e12"}, "0 到 100 之间、最多两位小数"),
+    ({"weight": "-5"}, "0 到 100 之间、最多两位小数"),
+    ({"weight": "12.345"}, "0 到 100 之间、最多两位小数"),
+    ({"target_raw": ">=90人次\x00"}, "控制字符"),
+    ({"target_raw": "≥" + "9" * 400}, "不能超过 300 个字"),
+    ({"rule": "<script>"}, "赋分规则“<script>”无效"),
+])
+def test_hostile_rows_are_refused_in_chinese_and_nothing_is_proposed(w, values, message):
+    with pytest.raises(ValidationError, match=message):
+        adjustment_propose(w["table"], w["admin"], "原因", EFFECTIVE, {w["count"].pk: values})
+    assert not Adjustment.objects.exists()
+
+
+def test_a_hostile_reason_is_refused_and_nothing_is_proposed(w):
+    rows = {w["count"].pk: {"target_raw": ">=90人次"}}
+    with pytest.raises(ValidationError, match="控制字符"):
+        adjustment_propose(w["table"], w["admin"], "原因\x00", EFFECTIVE, rows)
+    with pytest.raises(ValidationError, match="不能超过 1000 个字"):
+        adjustment_propose(w["table"], w["admin"], "长" * 1001, EFFECTIVE, rows)
+    assert not Adjustment.objects.exists()
+    adjustment = propose(w)
+    adjustment_submit(adjustment, w["admin"])
+    with pytest.raises(ValidationError, match="退回原因含有不可见的控制字符"):
+        adjustment_return(adjustment, w["reviewer"], "请核实\x07")
+    assert Adjustment.objects.get(pk=adjustment.pk).status == A.SUBMITTED

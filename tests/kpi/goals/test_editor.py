@@ -454,3 +454,32 @@ def test_a_reviewer_sees_no_editor_link_on_the_project_page(client, world):
     client.force_login(reviewer)
     html = client.get(reverse("scorecards:project", args=[world["project"].pk])).content.decode()
     assert edit_url(world["table"]) not in html
+
+
+def test_hostile_rows_are_refused_in_chinese_and_nothing_is_saved(client, world, synced):
+    table, indicators = world["table"], world["indicators"]
+    client.force_login(world["lead"])
+    before = current_rows(table)
+    hostile = [
+        {"level1": "产出指标", "level2": "数量指标", "name": "培训\x00人次", "target_raw": ">=1人次", "weight": "1"},
+        {"level1": "产出指标", "level2": "数量指标", "name": "超长" * 200, "target_raw": ">=1人次", "weight": "1"},
+        {"level1": "产出指标", "level2": "数量指标", "name": "权重", "target_raw": ">=1人次", "weight": "NaN"},
+        {"level1": "产出指标", "level2": "数量指标", "name": "权重2", "target_raw": ">=1人次", "weight": "1e30"},
+    ]
+    response = client.post(edit_url(table), {**header_data(world["project"]), **rows_data(indicators, new=hostile)})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "空字符" in html  # Django's own check, in Chinese
+    assert "最多 300 个字" in html or "不超过 300" in html or "确保该值不超过 300 个字符" in html
+    assert current_rows(table) == before
+
+
+def test_too_many_rows_are_refused_in_chinese(client, world, synced):
+    table, indicators = world["table"], world["indicators"]
+    client.force_login(world["lead"])
+    data = {**header_data(world["project"]), **rows_data(indicators)}
+    data["rows-TOTAL_FORMS"] = "5000"
+    response = client.post(edit_url(table), data)
+    assert response.status_code == 200
+    assert "一张绩效目标表最多 200 行指标" in response.content.decode()
+    assert len(current_rows(table)) == 4

@@ -359,3 +359,19 @@ def test_the_demo_has_a_finance_bureau_and_its_reviewer(settings):
     call_command("load_demo", stdout=StringIO())
     assert Unit.objects.get(code="DEMO-RS").parent.code == "DEMO-CZ" and Unit.objects.filter(code="DEMO-CZ").count() == 1
     assert can_ratify_table(get_user_model().objects.get(username="sunli"), table)
+
+
+def test_a_hostile_reason_or_note_is_refused_and_the_table_stays(w, client):
+    table = w["table"]
+    table_submit(table, w["admin"])
+    with pytest.raises(ValidationError, match="退回原因含有不可见的控制字符"):
+        table_return(table, w["reviewer"], "满意度\x00偏低")
+    with pytest.raises(ValidationError, match="审核意见不能超过 1000 个字"):
+        table_pass(table, w["reviewer"], note="同" * 1001)
+    assert status(table) == S.SUBMITTED
+    # through the page: the message shown, nothing recorded
+    client.force_login(w["reviewer"])
+    response = client.post(reverse("goals:return", args=[table.pk]), {"reason": "x" * 5000}, follow=True)
+    assert "退回原因不能超过 1000 个字（现为 5000 个字）" in response.content.decode()
+    assert status(table) == S.SUBMITTED
+    assert not GoalTableStep.objects.filter(table=table, action="return").exists()
