@@ -7,6 +7,9 @@ what the message would have done — stale tables, stalled jobs — and does it 
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from django.db import transaction
@@ -32,3 +35,55 @@ def send_now(task, *args) -> bool:
 def send_after_commit(task, *args) -> None:
     """Send one message once the current transaction commits (at once outside a transaction)."""
     transaction.on_commit(partial(send_now, task, *args))
+
+
+class CommitBatch:
+    """Ids gathered over one transaction and handed to `action` once, when it commits (at once outside a
+    transaction): recording fifty actuals of a table in one request asks for one rescore, not fifty.
+
+    Each thread's open batch is held weakly: Django holds the callback until the transaction commits or rolls
+    back, so a rolled-back transaction's batch dies with it and its ids are never handed on by the next one.
+    `robust`: a failing action is logged by Django and never fails the commit that asked."""
+
+    _instances: weakref.WeakSet[CommitBatch] = weakref.WeakSet()
+
+    def __init__(self, action: Callable[[list[int]], None], *, robust: bool = False):
+        self.action = action
+        self.robust = robust
+        self._local = threading.local()
+        CommitBatch._instances.add(self)
+
+    def add(self, ids: Iterable[int]) -> None:
+        ids = [pk for pk in ids if pk is not None]
+        if not ids:
+            return
+        if not transaction.get_connection().in_atomic_block:
+            transaction.on_commit(partial(self.action, ids), robust=self.robust)  # runs now
+            return
+        ref = getattr(self._local, "batch", None)
+        batch = ref() if ref is not None else None
+        if batch is None or batch.sent:
+            batch = _Batch(self.action)
+            transaction.on_commit(batch, robust=self.robust)
+            self._local.batch = weakref.ref(batch)
+        batch.ids.update(dict.fromkeys(ids))
+
+    def forget(self) -> None:
+        """Drop this thread's open batch (tests: a fixture's transaction never commits)."""
+        self._local = threading.local()
+
+    @classmethod
+    def forget_all(cls) -> None:
+        for batch in list(cls._instances):
+            batch.forget()
+
+
+class _Batch:
+    def __init__(self, action):
+        self.action = action
+        self.ids: dict[int, None] = {}  # an ordered set
+        self.sent = False
+
+    def __call__(self):
+        self.sent = True
+        self.action(list(self.ids))

@@ -27,3 +27,21 @@ def seeds_dir():
     if not SEEDS.is_dir():
         pytest.skip(f"shared seeds not found at {SEEDS}: these tests need the ../shared checkout beside the repo")
     return SEEDS
+
+
+@pytest.fixture
+def django_capture_on_commit_callbacks(django_capture_on_commit_callbacks):
+    """pytest-django's, but each capture starts as a request does: no batch of ids gathered by the test's
+    earlier writes is still open (kpi.enqueue.CommitBatch) — their transaction, the test's, never commits,
+    so what the captured block adds would join a callback the capture never runs."""
+    from contextlib import contextmanager
+
+    from kpi.enqueue import CommitBatch
+
+    @contextmanager
+    def capture(**kwargs):
+        CommitBatch.forget_all()
+        with django_capture_on_commit_callbacks(**kwargs) as callbacks:
+            yield callbacks
+
+    return capture

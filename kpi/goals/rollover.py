@@ -21,7 +21,6 @@ What is copied and what is not:
 """
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -35,6 +34,7 @@ from budgets.models import Project, Unit, UnitBudget
 from budgets.services import ensure_year_open
 from budgets.years import year_message, year_valid
 from kpi.formatting import plain_decimal
+from kpi.library.services import library_sync_soon
 from kpi.models import Actual, GoalTable, Indicator
 from kpi.rescoring.services import goal_tables_rescore_soon
 
@@ -135,7 +135,7 @@ def tables_start_next_year(*, unit: Unit, from_year: int, user: AbstractBaseUser
 
     table_ids = [t.pk for t in tables]
     goal_tables_rescore_soon(table_ids=table_ids)
-    _library_sync_on_commit(table_ids)
+    library_sync_soon(table_ids=table_ids)  # the 指标库 learns the new tables once they are committed
     return tables
 
 
@@ -163,17 +163,6 @@ def _unit_budget_ensure(unit: Unit, year: int, user) -> None:
     budget.full_clean(exclude=["unit"], **_FIELDS_ONLY)
     budget._history_user = user
     budget.save()
-
-
-def _library_sync_on_commit(table_ids: list[int]) -> None:
-    """Keep the 指标库 up to date with the new tables, once they are committed (when the library exists)."""
-    if importlib.util.find_spec("kpi.library.services") is None:
-        return
-    from kpi.library import services as library
-
-    sync = getattr(library, "library_sync_tables", None)
-    if sync is not None:
-        transaction.on_commit(lambda: sync(table_ids=table_ids))
 
 
 def rollover_summary(tables: list[GoalTable]) -> dict[str, int]:

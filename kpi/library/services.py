@@ -7,7 +7,6 @@ of tables, whatever the number of indicators; running it twice writes nothing th
 """
 from __future__ import annotations
 
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -17,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef
 
+from kpi.enqueue import CommitBatch
 from kpi.models import Actual, GoalTable, Indicator, LibraryEntry, LibraryUse
 
 from .keys import library_key
@@ -203,33 +203,17 @@ def _recount(entry_ids: set[int] | None = None) -> None:
 
 # --- kept up to date after commits -----------------------------------------------------------------------
 
-_pending = threading.local()
-
-
-def _flush() -> None:
-    """Sync every table waiting in this thread; the later callbacks of the same commit find nothing left."""
-    table_ids = getattr(_pending, "table_ids", None)
-    if not table_ids:
-        return
-    _pending.table_ids = {}
-    library_sync_tables(list(table_ids))
-
-
 def library_sync_soon(*, table_ids: Iterable[int]) -> None:
     """Sync these tables into the library once the current transaction commits (now, outside one).
 
-    A table built row by row in one transaction is synced once: every call adds its tables to one pending
-    set, and the first callback to run syncs them all. Ids of a rolled-back savepoint may stay in the set;
-    syncing them is harmless (idempotent, unknown ids ignored). Robust: a failure is logged and never undoes
-    or fails the save that asked (library_build repairs it).
+    A table built row by row in one transaction is synced once (kpi.enqueue.CommitBatch); a rolled-back
+    transaction's tables are not synced by the next one. Robust: a failure is logged and never undoes or fails
+    the save that asked (library_build repairs it).
     """
-    table_ids = [pk for pk in table_ids if pk is not None]
-    if not table_ids:
-        return
-    if not hasattr(_pending, "table_ids"):
-        _pending.table_ids = {}
-    _pending.table_ids.update(dict.fromkeys(table_ids))
-    transaction.on_commit(_flush, robust=True)
+    _syncs.add(table_ids)
+
+
+_syncs = CommitBatch(lambda table_ids: library_sync_tables(table_ids), robust=True)
 
 
 # --- curation --------------------------------------------------------------------------------------------

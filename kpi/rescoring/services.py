@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
-import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 
 from budgets.models import BudgetExecution, Project, Unit, UnitBudget
 from kpi import scoring
+from kpi.enqueue import CommitBatch
 from kpi.formatting import tidy_decimal
 from kpi.models import (
     Actual,
@@ -60,24 +59,6 @@ def goal_tables_mark_changed(*, table_ids: Iterable[int]) -> None:
     GoalTable.objects.filter(pk__in=list(table_ids)).update(changed_at=timezone.now())
 
 
-class _PendingRescores:
-    """The tables one transaction changed, enqueued once each when it commits (an on_commit callback)."""
-
-    def __init__(self):
-        self.table_ids: dict[int, None] = {}  # an ordered set
-        self.sent = False
-
-    def __call__(self):
-        self.sent = True
-        _enqueue_rescores(list(self.table_ids))
-
-
-# The pending batch of this thread's transaction, held weakly: Django holds the callback until the
-# transaction commits or rolls back, so the batch dies with it and a rolled-back transaction's tables are
-# never sent by the next one.
-_pending = threading.local()
-
-
 def goal_tables_rescore_soon(*, table_ids: Iterable[int]) -> None:
     """Mark the tables changed and enqueue one rescore per table once the transaction commits.
 
@@ -87,16 +68,7 @@ def goal_tables_rescore_soon(*, table_ids: Iterable[int]) -> None:
     if not table_ids:
         return
     goal_tables_mark_changed(table_ids=table_ids)
-    if not transaction.get_connection().in_atomic_block:
-        _enqueue_rescores(table_ids)
-        return
-    ref = getattr(_pending, "batch", None)
-    batch = ref() if ref is not None else None
-    if batch is None or batch.sent:
-        batch = _PendingRescores()
-        transaction.on_commit(batch)
-        _pending.batch = weakref.ref(batch)
-    batch.table_ids.update(dict.fromkeys(table_ids))
+    _rescores.add(table_ids)
 
 
 def _enqueue_rescores(table_ids: list[int]) -> None:
@@ -107,6 +79,9 @@ def _enqueue_rescores(table_ids: list[int]) -> None:
     for table_id in table_ids:
         if not send_now(rescore_table, table_id):
             return  # the broker is down: the sweep rescores these tables once it is back
+
+
+_rescores = CommitBatch(_enqueue_rescores)
 
 
 def goal_table_ids_fed_by(*, project: Project | None = None, unit: Unit | None = None, year: int | None = None):

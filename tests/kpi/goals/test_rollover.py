@@ -1,6 +1,5 @@
 """以上年为基础编制: next year's tables started from this year's, 上年完成值 from the final approved actuals."""
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
@@ -13,6 +12,7 @@ from django.urls import reverse
 from budgets.models import Project, UnitBudget
 from kpi.goals.rollover import tables_start_next_year
 from kpi.goals.services import indicator_set_not_applicable
+from kpi.library import services as library
 from kpi.models import GoalTable, Indicator
 from kpi.reports.services import report_return, report_submit
 from kpi.rescoring.tasks import rescore_table
@@ -175,23 +175,12 @@ def test_refused_for_a_year_out_of_range_a_closed_year_or_no_tables(unit_year):
 def test_new_tables_are_rescored_and_synced_to_the_library_after_commit(unit_year, sent, monkeypatch,
                                                                         django_capture_on_commit_callbacks):
     synced = []
-    try:
-        from kpi.library import services as library
-    except ImportError:
-        library = None
-    if library is not None and hasattr(library, "library_sync_tables"):
-        monkeypatch.setattr(library, "library_sync_tables", lambda *, table_ids: synced.append(sorted(table_ids)))
-    # The fixture's writes left this thread a pending rescore batch whose commit never comes (the test's
-    # transaction): start from none, as a request does.
-    from kpi.rescoring import services as rescoring
-
-    monkeypatch.setattr(rescoring, "_pending", threading.local())
+    monkeypatch.setattr(library, "library_sync_tables", lambda table_ids: synced.append(sorted(table_ids)))
     with django_capture_on_commit_callbacks(execute=True):
         tables = tables_start_next_year(unit=unit_year["unit"], from_year=YEAR, user=unit_year["admin"])
     ids = sorted(t.pk for t in tables)
     assert sorted(sent) == ids
-    if library is not None and hasattr(library, "library_sync_tables"):
-        assert synced == [ids]
+    assert synced == [ids]
 
 
 def _unit_with_projects(count: int):
@@ -255,9 +244,6 @@ def test_only_the_units_administrators_may_start_next_year(client, unit_year):
 
 
 def test_the_library_holds_the_new_tables_once_committed(unit_year, django_capture_on_commit_callbacks):
-    library = pytest.importorskip("kpi.library.services")
-    if not hasattr(library, "library_sync_tables"):
-        pytest.skip("kpi.library.services.library_sync_tables is not there yet")
     from kpi.models import LibraryUse
 
     with django_capture_on_commit_callbacks(execute=True):
