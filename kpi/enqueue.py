@@ -83,6 +83,8 @@ class _Batch:
         self.action = action
         self.ids: dict[int, None] = {}  # an ordered set
         self.sent = False
+        # Django names a failing robust callback by its __qualname__ in the log
+        self.__qualname__ = f"CommitBatch({getattr(action, '__qualname__', type(action).__name__)})"
 
     def __call__(self):
         self.sent = True
