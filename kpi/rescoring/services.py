@@ -45,8 +45,8 @@ from .bulk import RowWriter, analyze, column_converter, delete_rows, select_rows
 from .selectors import policies_by_table, policy_rows, table_policy_keys, tables_governed
 from .summaries import summary_rows, summary_writer
 
-# tables per batch of a bulk job, per transaction of the sweep (JIXIAO_RESCORE_BATCH_SIZE, default 200)
-RESCORE_BATCH_SIZE = getattr(settings, "JIXIAO_RESCORE_BATCH_SIZE", 200)
+# tables per batch of a bulk job, per transaction of the sweep (JIXIAO_RESCORE_BATCH_SIZE, default 500: measured)
+RESCORE_BATCH_SIZE = getattr(settings, "JIXIAO_RESCORE_BATCH_SIZE", 500)
 # A bulk job this large first refreshes PostgreSQL's statistics (a year just imported has none).
 ANALYZE_FROM_TABLES = 500
 SWEEP_LIMIT = 2000  # tables the periodic sweep rescores per run at most; the next run takes the rest
