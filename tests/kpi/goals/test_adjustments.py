@@ -6,7 +6,6 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from budgets.services import membership_grant
 from kpi.goals import adjustments as adjusting
 from kpi.goals.adjustments import (
     adjustment_pass,
@@ -25,8 +24,6 @@ from tests.factories import (
     IMPORTED,
     ActualFactory,
     ProjectFactory,
-    UnitFactory,
-    UserFactory,
     approve_reports,
     rescore_stale,
     table_with_indicators,
@@ -49,19 +46,12 @@ def clean_review(monkeypatch):
 
 
 @pytest.fixture
-def w():
-    finance = UnitFactory(name="测试市财政局")
-    bureau = UnitFactory(name="测试市人社局", parent=finance)
-    unit = UnitFactory(name="测试中心", parent=bureau)
-    people = {name: UserFactory(username=name) for name in ("admin", "lead", "reviewer", "finance", "stranger")}
-    membership_grant(user=people["admin"], unit=unit, role="admin")
-    membership_grant(user=people["lead"], unit=unit, role="lead")
-    membership_grant(user=people["reviewer"], unit=bureau, role="reviewer")
-    membership_grant(user=people["finance"], unit=finance, role="reviewer")
-    membership_grant(user=people["stranger"], unit=UnitFactory(name="外市财政局"), role="reviewer")
-    table, indicators = table_with_indicators(ProjectFactory(unit=unit, lead=people["lead"]), source=IMPORTED)
-    goal_table_approve(table=table, user=people["admin"])
-    return {"table": table, "count": indicators[0], "rate": indicators[1], **people}
+def w(review_tree):
+    """The review tree (conftest) and an imported table of its unit, approved."""
+    table, indicators = table_with_indicators(ProjectFactory(unit=review_tree["unit"], lead=review_tree["lead"]),
+                                              source=IMPORTED)
+    goal_table_approve(table=table, user=review_tree["admin"])
+    return {**review_tree, "table": table, "count": indicators[0], "rate": indicators[1]}
 
 
 def propose(w, **rows):

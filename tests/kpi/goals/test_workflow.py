@@ -5,7 +5,6 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from budgets.services import membership_grant
 from kpi.formatting import person_name
 from kpi.goals import workflow
 from kpi.goals.review import MUST, SHOULD, Finding
@@ -13,7 +12,7 @@ from kpi.goals.services import goal_table_approve
 from kpi.goals.workflow import table_pass, table_ratify, table_return, table_submit
 from kpi.models import GoalTable, GoalTableStep
 from kpi.rescoring.tasks import rescore_table
-from tests.factories import IMPORTED, ProjectFactory, UnitFactory, UserFactory, table_with_indicators
+from tests.factories import IMPORTED, ProjectFactory, UserFactory, table_with_indicators
 
 pytestmark = pytest.mark.django_db
 S = GoalTable.Status
@@ -31,22 +30,10 @@ def clean_review(monkeypatch):
 
 
 @pytest.fixture
-def w():
-    """财政局 (root) → 人社局 (主管部门) → 中心 (the unit), and another tree with its own reviewer."""
-    finance = UnitFactory(name="测试市财政局")
-    bureau = UnitFactory(name="测试市人社局", parent=finance)
-    unit = UnitFactory(name="测试中心", parent=bureau)
-    other_root = UnitFactory(name="外市财政局")
-    people = {name: UserFactory(username=name) for name in
-              ("admin", "lead", "reviewer", "finance", "stranger", "peer_admin")}
-    membership_grant(user=people["admin"], unit=unit, role="admin")
-    membership_grant(user=people["lead"], unit=unit, role="lead")
-    membership_grant(user=people["reviewer"], unit=bureau, role="reviewer")
-    membership_grant(user=people["finance"], unit=finance, role="reviewer")
-    membership_grant(user=people["stranger"], unit=other_root, role="reviewer")
-    membership_grant(user=people["peer_admin"], unit=bureau, role="admin")  # the 主管部门's own administrator
-    table, _ = table_with_indicators(ProjectFactory(unit=unit, lead=people["lead"]))
-    return {"table": table, "unit": unit, **people}
+def w(review_tree):
+    """The review tree (conftest) and a draft project table of its unit."""
+    table, _ = table_with_indicators(ProjectFactory(unit=review_tree["unit"], lead=review_tree["lead"]))
+    return {"table": table, **review_tree}
 
 
 def status(table):
