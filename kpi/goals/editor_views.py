@@ -71,10 +71,11 @@ def table_edit(request, pk: int):
         header_form = header_class(prefix="head", initial=initial)
         formset = indicator_formset(table, queryset=queryset)
 
-    indicators = list(queryset) if request.method == "GET" else [f.instance for f in formset.initial_forms]
+    indicators = [f.instance for f in formset.initial_forms]  # as saved on a GET; as typed after a refused POST
     facts = last_year_facts(indicators=indicators)
     policy = policies_by_table([table])[table.pk]
-    findings = table_findings(table)  # of the table as saved (what 申报 will check), on every visit
+    # of the table as saved (what 申报 will check), on every visit; a GET has read its rows already
+    findings = table_findings(table, policy=policy, indicators=indicators if request.method == "GET" else None)
     rows = [_row(form, facts) for form in formset.forms]
     context = {
         "table": table, "header_form": header_form, "formset": formset, "rows": rows,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from kpi import scoring
 from kpi.goals.review import PROJECT, UNIT, Finding, RowFacts, TableFacts, convert_unit, review
 from kpi.library.keys import library_key
 from kpi.models import Actual, GoalTable, Indicator, LibraryEntry
@@ -20,11 +21,13 @@ __all__ = ["table_facts", "table_findings", "unit_findings"]
 _QUANTITIES = frozenset({Kind.POSITIVE, Kind.REVERSE, Kind.EQUALS})
 
 
-def table_findings(table: GoalTable) -> list[Finding]:
+def table_findings(table: GoalTable, *, indicators: Sequence[Indicator] | None = None,
+                   policy: scoring.Policy | None = None) -> list[Finding]:
     """The quality-review findings of one goal table, whole-table ones first, then by row.
 
-    Four queries at most (five when the table's project or unit was not loaded with it)."""
-    return _findings([table])
+    Four queries at most (five when the table's project or unit was not loaded with it); a page that has
+    already read the table's indicators as saved (in order, with `previous`) or its policy passes them."""
+    return _findings([table], indicators=indicators, policies=None if policy is None else {table.pk: policy})
 
 
 def unit_findings(unit_id: int, year: int) -> list[Finding]:
@@ -37,15 +40,20 @@ def unit_findings(unit_id: int, year: int) -> list[Finding]:
     return _findings(tables)
 
 
-def table_facts(tables: Sequence[GoalTable]) -> dict[int, TableFacts]:
-    """The review's facts of each table, by table id (the query budget of `unit_findings`)."""
+def table_facts(tables: Sequence[GoalTable], *, indicators: Sequence[Indicator] | None = None,
+                policies: dict[int, scoring.Policy] | None = None) -> dict[int, TableFacts]:
+    """The review's facts of each table, by table id (the query budget of `unit_findings`). `indicators` and
+    `policies`, when the caller has them: every indicator of these tables in table and row order (with
+    `previous`), the policy of each table."""
     if not tables:
         return {}
-    policies = policies_by_table(tables)
-    indicators = list(
-        Indicator.objects.filter(table__in=[t.pk for t in tables]).select_related("previous")
-        .order_by("table_id", "order", "pk")
-    )
+    if policies is None:
+        policies = policies_by_table(tables)
+    if indicators is None:
+        indicators = list(
+            Indicator.objects.filter(table__in=[t.pk for t in tables]).select_related("previous")
+            .order_by("table_id", "order", "pk")
+        )
     finals = _final_actuals([i.previous_id for i in indicators if i.previous_id])
     kinds = _library_kinds({library_key(i.level2, i.name) for i in indicators})
     rows: dict[int, list[RowFacts]] = {t.pk: [] for t in tables}
@@ -63,8 +71,8 @@ def table_facts(tables: Sequence[GoalTable]) -> dict[int, TableFacts]:
     }
 
 
-def _findings(tables: Sequence[GoalTable]) -> list[Finding]:
-    facts = table_facts(tables)
+def _findings(tables: Sequence[GoalTable], **known) -> list[Finding]:
+    facts = table_facts(tables, **known)
     return [finding for table in tables for finding in review(facts[table.pk])]
 
 
