@@ -118,8 +118,12 @@ def can_import(user) -> bool:
 
 
 def can_see_scorecards(user) -> bool:
-    """May open the scorecards: whoever may see at least one unit's data."""
-    return units_for_user(user=user).exists()
+    """May open the scorecards: whoever may see at least one unit's data — a superuser, or anyone with a
+    membership (an administrator sees their unit, a reviewer the subtree that starts at theirs: as
+    `units_for_user`, without reading the unit tree). One query, on every page's navigation."""
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or UnitMembership.objects.filter(user=user, role__in=(Role.ADMIN, Role.REVIEWER)).exists()
 
 
 def can_manage_policies(user) -> bool:

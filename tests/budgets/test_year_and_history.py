@@ -415,9 +415,9 @@ def test_history_page_query_count_does_not_grow_with_records(world, client, djan
     client.force_login(world["admin"])
     small = _busy_project(world, 1)
     # Session and user 2, the project through the scoping 3, the history of the project, its table,
-    # indicators, reports, actuals, execution, evidence and the unit's roles 8, their users 1, navigation 5
+    # indicators, reports, actuals, execution, evidence and the unit's roles 8, their users 1, navigation 3
     # (with the count waiting for review).
-    with django_assert_num_queries(19) as baseline:
+    with django_assert_num_queries(17) as baseline:
         assert client.get(reverse("history:project", args=[small.pk])).status_code == 200
     big = _busy_project(world, 15)
     assert len(project_history(project=big)) > 90

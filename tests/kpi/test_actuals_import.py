@@ -854,9 +854,9 @@ def test_the_template_form_says_what_is_wrong_beside_the_field(client, world):
 
 def test_the_upload_page_offers_the_template_for_the_chosen_unit(client, world, django_assert_num_queries):
     client.force_login(admin_of(world.unit))
-    # Session and user 2, may import 1, navigation 5, the unit list of each form 2 (Django's Select reads its
+    # Session and user 2, may import 1, navigation 3, the unit list of each form 2 (Django's Select reads its
     # first option for the required attribute, then every option): 12, however many units.
-    with django_assert_num_queries(12) as one:
+    with django_assert_num_queries(10) as one:
         client.get(reverse("importers:actuals"))
     user = admin_of(UnitFactory())
     for _ in range(3):

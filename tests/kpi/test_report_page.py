@@ -302,8 +302,8 @@ def test_report_page_query_count_does_not_grow_with_indicators(client, setup, dj
     page = url(setup["project"])
     # Session and user 2, the table through the scoping 5, the permissions 4, the form's data 7 (indicators,
     # current and previous actuals, evidence, reports, execution, closed year), the table's scoring policy 1,
-    # navigation 3.
-    with django_assert_num_queries(22) as small:
+    # navigation 2.
+    with django_assert_num_queries(21) as small:
         client.get(page)
     bigger = ProjectFactory(lead=setup["lead"], unit=setup["project"].unit)
     table_with_indicators(bigger, rows=ROWS * 3 + [(r[0], r[1], r[2] + "B", *r[3:]) for r in ROWS])

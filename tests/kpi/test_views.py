@@ -69,9 +69,9 @@ def test_project_page_query_count_does_not_grow_with_indicators(client, django_a
     small, large = scored_project(lead), scored_project(lead, extra_rows=8)
     client.force_login(lead)
     # Session and user 2, the project through the scoping 3, its table 1, the scorecard 5 (indicators, scores,
-    # actuals, totals, execution), the lights 4, evidence 1, reports 1, may administer 1, navigation 5, the
+    # actuals, totals, execution), the lights 4, evidence 1, reports 1, may administer 1, navigation 3, the
     # table's scoring policy 1.
-    with django_assert_num_queries(24) as small_queries:
+    with django_assert_num_queries(23) as small_queries:
         client.get(reverse("scorecards:project", args=[small.pk]))
     with django_assert_num_queries(len(small_queries)):
         response = client.get(reverse("scorecards:project", args=[large.pk]))
@@ -83,9 +83,9 @@ def test_home_query_count_does_not_grow_with_projects(client, django_assert_num_
     scored_project(lead)
     client.force_login(lead)
     # Session and user 2, the visible projects 3, their tables 1, official and provisional totals 2, the lights
-    # 4 (indicators, actuals, execution, reports), the editable ones 1, navigation 4 (with the count waiting
+    # 4 (indicators, actuals, execution, reports), the editable ones 1, navigation 2 (with the count waiting
     # for review), the 部门整体 tables 1, the tables' reports 1 (the 填报 link's date), what is due this month 1.
-    with django_assert_num_queries(19) as one:
+    with django_assert_num_queries(18) as one:
         client.get(reverse("home"))
     for _ in range(5):
         scored_project(lead)

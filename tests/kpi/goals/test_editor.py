@@ -389,12 +389,12 @@ def test_the_page_reads_in_a_fixed_number_of_queries(client, world, django_asser
     # session, user, the scoped table (its units twice), may write, year closed, the rows (read once: the
     # review uses the formset's), the policy, the quality review's library entries and base.html's context
     # (its units, may import)
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(14):
         client.get(url)
     bigger, _ = table_with_indicators(ProjectFactory(unit=world["unit"], lead=world["lead"]), rows=[
         ("产出指标", "数量指标", f"指标{i}", f">={i}人次", Decimal("5")) for i in range(1, 19)
     ])
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(14):
         client.get(edit_url(bigger))
 
 
@@ -428,7 +428,7 @@ def test_last_year_reads_in_a_fixed_number_of_queries(client, world, next_year, 
     client.get(edit_url(next_year))
     # an administrator's page is 17 (base.html counts the reports waiting for review), then last year's actuals
     # and last year's scores, and the review's read of last year's final actuals: whatever the number of rows
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(18):
         client.get(edit_url(next_year))
 
 

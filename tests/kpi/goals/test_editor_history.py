@@ -78,12 +78,12 @@ def test_the_unit_tables_history_has_its_budget(client, world):
 def test_the_history_reads_in_a_fixed_number_of_queries(client, world, django_assert_num_queries):
     client.force_login(world["lead"])
     client.get(history_url(world["table"]))
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(14):
         client.get(history_url(world["table"]))
     bigger, _ = table_with_indicators(ProjectFactory(unit=world["unit"], lead=world["lead"]), rows=[
         ("产出指标", "数量指标", f"指标{i}", f">={i}人次", Decimal("5")) for i in range(1, 19)
     ])
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(14):
         client.get(history_url(bigger))
 
 

@@ -51,7 +51,7 @@ def urls(unit):
 def test_the_page_lists_what_is_published_and_what_is_not(client, world, django_assert_num_queries):
     unit, people = world
     client.force_login(people["admin"])
-    with django_assert_num_queries(17):  # 7 of them the session, the user and the navigation's
+    with django_assert_num_queries(15):  # 7 of them the session, the user and the navigation's
         page = client.get(urls(unit)["publish"])
     html = page.content.decode()
     assert page.status_code == 200
@@ -67,7 +67,7 @@ def test_the_page_costs_the_same_with_more_tables(client, world, django_assert_n
         table, _ = table_with_indicators(ProjectFactory(unit=unit, name=f"新增项目{n}"))
         GoalTable.objects.filter(pk=table.pk).update(status=GoalTable.Status.APPROVED)
     client.force_login(people["admin"])
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(15):
         assert client.get(urls(unit)["publish"]).status_code == 200
 
 

@@ -283,7 +283,7 @@ def test_the_workflow_page_costs_a_fixed_number_of_queries(client, w, django_ass
 
 # session, user, the table found in the user's scope (4), indicators, adjustments, the permissions (6), the
 # peer notes, the steps, the quality review (3), the navigation (base.html: 5)
-QUERIES = 24
+QUERIES = 22
 
 
 def test_the_queues_of_the_reviewer_and_the_finance_side(client, w, django_assert_num_queries):
@@ -310,7 +310,7 @@ def test_the_queues_of_the_reviewer_and_the_finance_side(client, w, django_asser
 
 
 # session, user, the scope (memberships with parents, the tree), tables, adjustments, the navigation (5)
-QUEUE_QUERIES = 11
+QUEUE_QUERIES = 9
 
 
 def test_the_project_and_unit_year_pages_link_to_the_workflow(client, w):

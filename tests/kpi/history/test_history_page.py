@@ -178,8 +178,8 @@ def test_the_page_query_count_does_not_grow_with_evidence(client, world, django_
     url = reverse("history:project", args=[project.pk])
     remove(upload(world["indicators"][0], lead), admin)
     # Session and user 2, the project through the scoping 3, the history of the project, its table,
-    # indicators, reports, actuals, evidence, execution and the unit's roles 8, their users 1, navigation 5.
-    with django_assert_num_queries(19) as one:
+    # indicators, reports, actuals, evidence, execution and the unit's roles 8, their users 1, navigation 3.
+    with django_assert_num_queries(17) as one:
         assert client.get(url).status_code == 200
     for indicator in world["indicators"]:
         for n in range(3):

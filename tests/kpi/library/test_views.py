@@ -44,13 +44,13 @@ def test_list_queries_do_not_grow_with_entries(client, built, django_assert_num_
     client.force_login(built["admin"])
     client.get(reverse("library:list"))  # warm the session
     # the session and the base page's counts included; the user's trees, the 一级/二级 choices, count, rows
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(13):
         client.get(reverse("library:list"))
     for i in range(10):
         unit = UnitFactory(name=f"更多单位{i}", parent=built["parent"])
         table_with_indicators(ProjectFactory(unit=unit), rows(">=95%", name=f"新指标{i}"))
     services.library_build()
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(13):
         response = client.get(reverse("library:list"))
     assert "新指标9" in response.content.decode()
 
@@ -59,7 +59,7 @@ def test_detail_queries_do_not_grow_with_uses(client, built, django_assert_num_q
     client.force_login(built["admin"])
     url = reverse("library:detail", args=[entry().pk])
     client.get(url)
-    with django_assert_num_queries(19) as before:
+    with django_assert_num_queries(17) as before:
         client.get(url)
     for i in range(5):
         unit = UnitFactory(name=f"又一单位{i}", parent=built["parent"])

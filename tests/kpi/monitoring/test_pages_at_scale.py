@@ -77,10 +77,10 @@ def test_a_60_project_unit_shows_page_1_of_3_with_the_whole_units_counts(client,
     # Session and user 2, the unit 1; the page 13: the projects, the tables, the projects' history (their
     # budgets at the cut), the lights of every table at the cut from plain rows (indicators, actuals, 执行数),
     # the page's projects and tables, then `_table_statuses` of the page's tables (indicators, actuals,
-    # 执行数, the unit budget's history, reports); the navigation 3 (a superuser's).
-    with django_assert_num_queries(19):
+    # 执行数, the unit budget's history, reports); the navigation 2 (a superuser's).
+    with django_assert_num_queries(18):
         response = client.get(page_url(large))
-    with django_assert_num_queries(19):  # the same for 25 projects
+    with django_assert_num_queries(18):  # the same for 25 projects
         assert client.get(page_url(small)).status_code == 200
     page = response.content.decode()
     assert "共 60 个项目，第 1 / 3 页" in page and "下一页" in page and "上一页" not in page

@@ -87,14 +87,14 @@ def test_the_list_query_count_does_not_grow_with_policies_or_tables(client, worl
     ScoringPolicyFactory(name="甲", year=2026)
     client.force_login(world.people.finance)
     # Session and user 2, may manage 1, the policies 1, the tables 1, the units seen (memberships, the unit
-    # tree, the units) 3, navigation 5.
-    with django_assert_num_queries(13):
+    # tree, the units) 3, navigation 3.
+    with django_assert_num_queries(11):
         client.get(LIST)
     for year in (2027, 2028, None):
         ScoringPolicyFactory(name=f"政策{year}", year=year)
     for i in range(5):
         table_with_indicators(ProjectFactory(unit=world.unit_b, name=f"又一项目{i}"))
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(11):
         assert client.get(LIST).status_code == 200
 
 
@@ -255,21 +255,21 @@ def test_the_form_and_the_preview_query_counts_do_not_grow_with_tables(client, w
     client.force_login(world.people.finance)
     edit = reverse("policies:edit", args=[policy.pk])
     # Session and user 2, may manage 1, the policy through the scoping 5 (the policies, the tables, the units
-    # seen 3), the policy 1, navigation 5.
-    with django_assert_num_queries(14):
+    # seen 3), the policy 1, navigation 3.
+    with django_assert_num_queries(12):
         client.get(edit)
     # The same 9, the form's checks 3 (two constraints, the name), the request's savepoints 4; the preview: the
     # policies, the stored version, the tables 3, one batch of tables and what scores them 7 (tables,
     # indicators, actuals, execution, stored scores and totals, the indicators named), the tables outside the
-    # units seen 4, whether the year changed 1; navigation 5 … 37 in all.
-    with django_assert_num_queries(37):
+    # units seen 4, whether the year changed 1; navigation 3 … 35 in all.
+    with django_assert_num_queries(35):
         client.post(edit, form_data(name="示范市2026"))
     for i in range(4):
         from .conftest import scored_project
 
         scored_project(world.unit_b, f"又一项目{i}", values=["100", "95", "50", "90"], executed="80")
     rescore_stale()
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(12):
         client.get(edit)
-    with django_assert_num_queries(37):
+    with django_assert_num_queries(35):
         assert "保存前预览" in client.post(edit, form_data(name="示范市2026")).content.decode()

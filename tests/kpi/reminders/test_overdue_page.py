@@ -123,14 +123,14 @@ def test_the_navigation_links_it_for_reviewers_and_administrators_only(client, w
 def test_the_query_count_does_not_grow_with_units_or_projects(client, world, django_assert_num_queries):
     client.force_login(world["reviewer"])
     # Session and user 2, the visible units 3, the overdue list 1, the tables per unit 1, the years 1;
-    # navigation 5 (the visible units again 3, may import 1, the count 1).
-    with django_assert_num_queries(13):
+    # navigation 3 (may see scorecards 1, may import 1, the count 1).
+    with django_assert_num_queries(11):
         client.get(reverse("reminders:overdue"))
     bureau = world["units"][0]
     for n in range(3):
         unit = UnitFactory(name=f"新单位{n}", parent=bureau)
         for m in range(2):
             project_in(unit, f"新项目{n}-{m}")
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(11):
         page = client.get(reverse("reminders:overdue")).content.decode()
     assert page.count("新项目") == 6

@@ -341,9 +341,9 @@ def test_the_query_count_does_not_grow_with_projects_or_indicators(client, djang
     # Session and user 2, the unit 1, the page 13 (issue 12: one page of projects, the unit's counts from plain
     # rows — projects, tables, the projects' history for their budgets at the cut, the lights at the cut
     # (indicators, actuals, execution), the page's projects and tables, then the page's tables' indicators,
-    # actuals, execution, the unit budget's history, reports), navigation 3 (a superuser's: may see
-    # scorecards, the review count, may import). Was 14 when every project's table was built.
-    with django_assert_num_queries(19) as page_one:
+    # actuals, execution, the unit budget's history, reports), navigation 2 (a superuser's: the review
+    # count, may import). Was 14 when every project's table was built.
+    with django_assert_num_queries(18) as page_one:
         assert client.get(page_url(small)).status_code == 200
     with django_assert_num_queries(len(page_one)):
         assert client.get(page_url(large)).status_code == 200

@@ -75,8 +75,8 @@ def test_the_query_count_does_not_grow_with_units_or_projects(client, unit_world
     client.force_login(unit_world["people"]["reviewer"])
     # Session and user 2, the visible units 3, their years 1, every unit's figures aggregated from the stored
     # summaries 1, the stale count 1, whether the user may manage scoring policies 1 (the link to them),
-    # navigation 5 (with the count waiting for review).
-    with django_assert_num_queries(14):
+    # navigation 3 (with the count waiting for review).
+    with django_assert_num_queries(12):
         before, _ = count_queries(client, reverse("scorecards:home"))
     for i in range(3):
         child = UnitFactory(parent=unit_world["other"])

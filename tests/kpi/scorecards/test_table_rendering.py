@@ -67,6 +67,44 @@ def test_the_rows_are_those_of_django_tables2s_own_loop(settings, localized):
     assert re.findall(r'<tr class="(\w+)"', ours) == ["even", "odd", "even"]
 
 
+class Records(BaseTable):
+    """Model records: a field with choices (shown by its label), a callable attribute, a render method that
+    asks for an argument the library does not offer, custom empty values, a link and a two-step accessor
+    (the last two through the library's own cell path)."""
+
+    status = tables.Column()
+    scope = tables.Column(empty_values=("unit", ""), default="（单位）")
+    year = tables.Column()
+    label = tables.Column(accessor="__str__")
+    odd = tables.Column(accessor="year", empty_values=())
+    linked = tables.Column(accessor="year", linkify=lambda record: f"/t/{record.year}/")
+    deep = tables.Column(accessor="status__upper")
+
+    class Meta(BaseTable.Meta):
+        pass
+
+    def render_year(self, value, bound_row):
+        return f"{value}（第 {bound_row.row_counter + 1} 行）"
+
+    def render_odd(self, value, nonsense):
+        return "never"
+
+
+def test_model_records_render_as_django_tables2s_own_loop():
+    from kpi.models import GoalTable
+
+    rows = [GoalTable(year=2025 + i, status=status, scope=scope)
+            for i, (status, scope) in enumerate([("draft", "project"), ("approved", "unit"), ("returned", "project")])]
+    ours = _render(Records(rows), "scorecards/table.html")
+    stock = _render(Records(rows), "django_tables2/table.html")
+    assert _tbody(ours) == _tbody(stock)
+    # The label of a choice (taken before the empty values are checked, as the library does), the row the
+    # render method was given, None from a method asking for what is not offered, the link, the second step.
+    assert "草稿" in ours and "部门整体绩效目标表" in ours and "（单位）" not in ours
+    assert "2026（第 2 行）" in ours and "never" not in ours and "<td >None</td>" in ours
+    assert 'href="/t/2027/"' in ours and "DRAFT" in ours
+
+
 def test_an_empty_table_shows_its_empty_text():
     ours = _render(Sample([]), "scorecards/table.html")
     assert _tbody(ours) == '<tr><td colspan="5">没有记录。</td></tr>'
@@ -154,3 +192,26 @@ def test_the_charts_time_elapsed_falls_back_to_the_execution_date(unit_world):
     elapsed = dict(zip(chart["projects"], chart["elapsed"]))
     assert elapsed["只有执行数"] == 41.67  # May: 5 / 12
     assert elapsed["甲项目"] == 58.33 and elapsed["己项目"] is None
+
+
+@pytest.mark.django_db
+def test_the_charts_rates_are_the_stored_rates_as_percentages(unit_world):
+    """The chart's 执行率 comes as a float from SQL: the stored rate (four places) × 100, exactly."""
+    from decimal import Decimal
+
+    from kpi.models import TableSummary
+    from kpi.scorecards.selectors import scorecard_rows, unit_chart_data, unit_summaries
+
+    unit = unit_world["unit"]
+    rates = [Decimal("0.0005"), Decimal("1.2345"), Decimal("0.9999"), Decimal("0.3333"), Decimal("0.0070")]
+    summaries = list(TableSummary.objects.filter(table__unit=unit, table__project__isnull=False).order_by("pk"))
+    assert len(summaries) >= 3
+    for summary, rate in zip(summaries, rates):
+        summary.official_execution_rate = rate
+        summary.save(update_fields=["official_execution_rate"])
+    chart = unit_chart_data(scorecard_rows(unit=unit, year=YEAR),
+                            unit_summaries(unit_ids=[unit.pk], year=YEAR)[unit.pk])["execution"]
+    shown = dict(zip(chart["projects"], chart["rate"]))
+    for summary, rate in zip(summaries, rates):
+        assert shown[summary.table.project.name] == float(rate * 100)
+    assert all(isinstance(r, float) or r is None for r in chart["rate"])

@@ -66,9 +66,9 @@ def test_the_unit_page_query_count_is_the_same_on_every_page(client, world, monk
     client.force_login(world.admin)
     url = reverse("selfeval:unit", args=[world.unit.pk, 2026])
     # As in test_views.py: session and user 2, the unit 3, the head 1, the page's tables 1, their evaluation 7,
-    # the kept reports 1, navigation 5.
+    # the kept reports 1, navigation 3.
     for page in (1, 2, 3):
-        with django_assert_num_queries(20):
+        with django_assert_num_queries(18):
             assert client.get(url, {"page": page}).status_code == 200
 
 
@@ -91,7 +91,7 @@ def test_a_unit_of_a_thousand_projects(client, django_assert_num_queries):
     assert len(evaluation.projects) == 1000 and all(e.total is not None for e in evaluation.projects)
     client.force_login(built.admin)
     # 20 as in a small unit, and the unit's budget (the first page holds the 部门整体 table).
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(19):
         response = client.get(reverse("selfeval:unit", args=[unit.pk, 2026]))
     assert len(response.context["evaluation"].evaluations) == views.PAGE_SIZE
     assert len(response.content) < 200_000

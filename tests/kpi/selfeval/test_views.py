@@ -92,9 +92,9 @@ def test_unit_page_query_count_does_not_grow_with_tables_or_kept_reports(client,
     client.force_login(world.admin)
     page = reverse("selfeval:unit", args=[world.unit.pk, 2026])
     # Session and user 2, the unit through the scoping 3, the head's counts 1, the page's tables 1, their
-    # evaluation 7 (as in test_data.py, less the tables), the kept reports 1, navigation 5. (24 before the page
+    # evaluation 7 (as in test_data.py, less the tables), the kept reports 1, navigation 3. (24 before the page
     # was paginated: the stale tables were read again through the scoping.)
-    with django_assert_num_queries(20) as one:
+    with django_assert_num_queries(18) as one:
         assert client.get(page).status_code == 200
     for i in range(3):
         table, indicators = table_with_indicators(ProjectFactory(unit=world.unit, name=f"更多项目{i}"))
