@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
+from django.db.models.sql.constants import MULTI
 from django.utils import timezone
 
 from budgets.models import BudgetExecution, Project, Unit, UnitBudget
@@ -395,7 +397,9 @@ def monitoring_report(*, unit: Unit, year: int, cut: dt.date) -> MonitoringRepor
     for table in tables:
         if table.project_id:
             table.project = by_pk[table.project_id]
-    project_budgets = budgets_at(project_ids=list(by_pk), cut=cut)
+    # From plain history rows: `budgets_at` made three model objects per project (its history record, the
+    # project then and now) for one figure.
+    project_budgets = _project_budgets_at(unit=unit, year=year, cut=cut)
     statuses = _table_statuses(tables=tables, cut=cut, project_budgets=project_budgets)
     table_of_project = {t.project_id: t for t in tables if t.project_id}
     blocks = []
@@ -521,13 +525,14 @@ def monitoring_page(*, unit: Unit, year: int, cut: dt.date, page=1, light: Light
         raise ValueError(f"截至日期 {cut:%Y-%m-%d} 不在 {year} 年度内。")
     projects = list(Project.objects.filter(unit=unit, year=year).order_by("code", "name", "pk")
                     .values_list("pk", "budget_initial", "budget_adjusted"))
-    tables = dict(GoalTable.objects.filter(unit=unit, year=year).values_list("pk", "project_id"))
+    # No ordering: the model's default one joins the units and projects to sort what a dict keeps by key.
+    tables = dict(GoalTable.objects.filter(unit=unit, year=year).order_by().values_list("pk", "project_id"))
     table_of_project = {project_id: pk for pk, project_id in tables.items() if project_id}
     unit_table_id = next((pk for pk, project_id in tables.items() if project_id is None), None)
     budgets_then = _project_budgets_at(unit=unit, year=year, cut=cut)
     budgets = {pk: budgets_then.get(pk, initial if adjusted is None else adjusted)
                for pk, initial, adjusted in projects}
-    lights, indicator_lights = _lights_at(unit=unit, year=year, cut=cut, project_of_table={
+    lights, indicator_counts = _lights_at(unit=unit, year=year, cut=cut, project_of_table={
         pk: project_id for pk, project_id in tables.items() if project_id}, budgets={
         table_of_project[pk]: budget for pk, budget in budgets.items() if pk in table_of_project})
     project_lights = {pk: lights.get(table_of_project.get(pk), Light.NONE) for pk, _, _ in projects}
@@ -535,8 +540,8 @@ def monitoring_page(*, unit: Unit, year: int, cut: dt.date, page=1, light: Light
     paged = Paginator(shown, per_page).get_page(page)
 
     wanted = list(paged.object_list)
-    by_pk = {p.pk: p for p in Project.objects.filter(pk__in=wanted)}
-    page_tables = list(GoalTable.objects.filter(
+    by_pk = {p.pk: p for p in Project.objects.filter(pk__in=wanted).order_by()}  # shown in `wanted`'s order
+    page_tables = list(GoalTable.objects.order_by().filter(
         pk__in=[table_of_project[pk] for pk in wanted if pk in table_of_project]
         + ([unit_table_id] if unit_table_id else [])))
     for table in page_tables:
@@ -553,7 +558,6 @@ def monitoring_page(*, unit: Unit, year: int, cut: dt.date, page=1, light: Light
                              status=statuses[table.pk] if table is not None else None, budget=budgets[pk],
                              budget_now=project.full_year_budget, cut=cut))
     counts = _count(project_lights.values())
-    indicator_counts = _count(indicator_lights)
     if unit_table_id is not None:
         unit_table = table_by_pk[unit_table_id]
         status = statuses[unit_table_id]
@@ -593,52 +597,109 @@ def newest_per_indicator(actuals):
                                           order_by=[F("as_of").desc(), F("id").desc()])).filter(newest=1).order_by()
 
 
+def driver_rows(queryset) -> tuple[list[tuple], Callable[[tuple], tuple]]:
+    """The rows of a `values_list()` queryset as the database driver returns them, without Django's
+    per-value converters (on SQLite a Decimal made from a float and quantized, a bool from 0/1, for every
+    value of every row), and the function that converts one such row to what the queryset itself would give
+    (a tuple).
+
+    For reads of thousands of rows whose values repeat (the indicators of tables copied from one template):
+    the caller keys on the raw values and converts each distinct one once. Raw values that compare equal
+    convert to equal values (the converters are functions of the value), so a raw key is as good as the
+    converted one. Through Django's SQLCompiler (execute_sql, get_converters), as `values_list()` itself
+    reads; a test compares the two. One query.
+    """
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    rows = [row for chunk in compiler.execute_sql(MULTI, chunk_size=_DRIVER_CHUNK) for row in chunk]
+    if not rows:  # an empty result may never have set the compiler's columns up
+        return rows, tuple
+    # What SQLCompiler.apply_converters does to each row, without its generator per row.
+    converters = [(pos, convs, expression) for pos, (convs, expression)
+                  in compiler.get_converters([s[0] for s in compiler.select[:compiler.col_count]]).items()]
+    if not converters:
+        return rows, tuple
+    connection = compiler.connection
+
+    def convert(row) -> tuple:
+        row = list(row)
+        for pos, convs, expression in converters:
+            value = row[pos]
+            for converter in convs:
+                value = converter(value, expression, connection)
+            row[pos] = value
+        return tuple(row)
+
+    return rows, convert
+
+
+_DRIVER_CHUNK = 2000  # rows per fetchmany: Django's 100 made 80 calls for a unit's 8,000 indicators
+
+
 def _lights_at(*, unit: Unit, year: int, cut: dt.date, project_of_table: dict[int, int],
-               budgets: dict[int, Decimal]) -> tuple[dict[int, Light], list[Light]]:
-    """The light of each project table of the unit and year at the cut (per table id), and the lights of
-    their applicable indicators: what `_table_statuses` gives at a cut, from plain rows. `project_of_table`:
-    the project of each project table; `budgets`: 全年预算数 at the cut per table id. Three queries
-    (indicators, actuals, 执行数)."""
+               budgets: dict[int, Decimal]) -> tuple[dict[int, Light], dict[Light, int]]:
+    """The light of each project table of the unit and year at the cut (per table id), and the unit's
+    applicable indicators of those tables counted per colour: what `_table_statuses` gives at a cut, from
+    plain rows. `project_of_table`: the project of each project table; `budgets`: 全年预算数 at the cut per
+    table id. Three queries (indicators, actuals, 执行数)."""
     # Plain rows: 8,000 indicators as model objects (and their JSON hints, which never enter a light) were
-    # most of the time of a 1,000-project page.
-    indicators = (Indicator.objects.filter(table__unit=unit, table__year=year, table__project__isnull=False,
-                                           not_applicable=False)
-                  .values_list("pk", "table_id", "rule", "target_kind", "target_value", "target_upper", "unit",
-                               "target_raw", "weight", "accumulation"))
-    latest = {row[0]: row[1:] for row in newest_per_indicator(
+    # most of the time of a 1,000-project page. No ordering: the model's default one joined the units and
+    # projects and sorted 8,000 rows for nothing (the lights do not depend on it).
+    indicators, indicator_of = driver_rows(
+        Indicator.objects.filter(table__unit=unit, table__year=year, table__project__isnull=False,
+                                 not_applicable=False).order_by()
+        .values_list("table_id", "pk", "rule", "target_kind", "target_value", "target_upper", "unit", "target_raw",
+                     "weight", "accumulation"))
+    actuals, actual_of = driver_rows(newest_per_indicator(
         Actual.objects.filter(indicator__table__unit=unit, indicator__table__year=year,
                               indicator__table__project__isnull=False, as_of__lte=cut).that_count()
-    ).values_list("indicator_id", "value", "met", "grade", "points")}
+    ).values_list("indicator_id", "value", "met", "grade", "points"))
+    latest = {row[0]: row for row in actuals}
     executed: dict[int, Decimal] = {}
     for project_id, figure in (BudgetExecution.objects.filter(project__unit=unit, project__year=year,
                                                                as_of__lte=cut)
                                .order_by("as_of", "id").values_list("project_id", "executed")):
         executed[project_id] = figure
     month = cut.month
-    by_table: dict[int, list[Light]] = {}
-    all_lights: list[Light] = []
     # A light is a function of the indicator's scoring fields and the actual's: tables copied from one
-    # template repeat both (targets like ">=95%", values like 100), so each distinct case is judged once.
+    # template repeat the first (a handful of targets like ">=95%" in thousands of rows) and often both, so
+    # each distinct target is built once and each distinct case judged once — keyed on the raw rows, so that
+    # only those are converted.
+    targets: dict[tuple, dict] = {}
+
+    def judge(indicator_row, actual_row) -> Light:
+        spec = indicator_row[2:]
+        scored = targets.get(spec)
+        if scored is None:
+            _table, _pk, rule, kind, value, upper, unit_text, raw, weight, accumulation = indicator_of(indicator_row)
+            scored = targets[spec] = {
+                "rule": rule, "weight": weight, "cumulative": accumulation == Indicator.Accumulation.CUMULATIVE,
+                "target": Target(kind=Kind(kind), value=tidy_decimal(value), upper=tidy_decimal(upper),
+                                 unit=unit_text, raw=raw),  # a target's hints (flags) never score
+            }
+        _indicator, actual, met, grade, points = actual_of(actual_row)
+        return scored_light(**scored, value=actual, met=met, grade=grade, points=points, month=month)
+
     judged: dict[tuple, Light] = {}
-    for pk, table_id, rule, kind, value, upper, unit_text, raw, weight, accumulation in indicators:
-        actual = latest.get(pk)
+    by_table: dict[int, set[Light]] = {}
+    counts = dict.fromkeys(LIGHT_ORDER, 0)
+    none = Light.NONE
+    for row in indicators:
+        actual = latest.get(row[1])
         if actual is None:
-            found = Light.NONE
+            found = none
         else:
-            key = (rule, kind, value, upper, unit_text, raw, weight, accumulation, actual)
+            key = (row[2:], actual[1:])
             found = judged.get(key)
             if found is None:
-                found = judged[key] = scored_light(
-                    rule=rule, target=Target(kind=Kind(kind), value=tidy_decimal(value),
-                                             upper=tidy_decimal(upper), unit=unit_text,
-                                             raw=raw),  # a target's hints (flags) never score
-                    weight=weight, cumulative=accumulation == Indicator.Accumulation.CUMULATIVE,
-                    value=actual[0], met=actual[1], grade=actual[2], points=actual[3], month=month,
-                )
-        by_table.setdefault(table_id, []).append(found)
-        all_lights.append(found)
+                found = judged[key] = judge(row, actual)
+        counts[found] += 1
+        seen = by_table.get(row[0])
+        if seen is None:
+            by_table[row[0]] = {found}
+        else:
+            seen.add(found)
     lights = {}
     for table_id, project_id in project_of_table.items():
         rate = scoring.score_execution(budget=budgets.get(table_id), executed=executed.get(project_id)).rate
         lights[table_id] = worst_light([budget_light(rate=rate, month=month), *by_table.get(table_id, ())])
-    return lights, all_lights
+    return lights, counts
