@@ -19,7 +19,7 @@ from budgets.models import BudgetExecution, Project, Unit
 from kpi import scoring
 from kpi.lights import Light, forecast
 from kpi.models import Actual, Evidence, GoalTable, Indicator, Report, Score, TableScore
-from kpi.monitoring.selectors import TableStatus, table_statuses
+from kpi.monitoring.selectors import TableStatus, driver_rows, table_statuses
 
 GRADES = ("优", "良", "中", "差")
 _CENT = Decimal("0.01")
@@ -216,11 +216,13 @@ def unit_chart_data(rows: QuerySet[Project], summary: Summary) -> dict:
     # converted and divided per row. The rate comes as a float percentage from SQL too: a stored rate has four
     # places, so ×100 rounded to two is exact, and a thousand Decimals built and rounded per request were a
     # tenth of the unit scorecard's time.
+    # The driver's rows as they come (text, float, int need no converter: no generator per row).
     shares: dict[int | None, float | None] = {None: None}
-    for name, rate, month in rows.annotate(
+    values, convert = driver_rows(rows.annotate(
         chart_month=_Month(Coalesce("status_as_of", "executed_as_of")),
         chart_rate=Cast(Round(F("execution_rate") * 100, 2), FloatField()),
-    ).values_list("name", "chart_rate", "chart_month"):
+    ).values_list("name", "chart_rate", "chart_month"))
+    for name, rate, month in map(convert, values) if convert is not tuple else values:
         projects.append(name)
         rates.append(rate)
         if month not in shares:
