@@ -60,7 +60,7 @@ def table_detail(*, table: GoalTable) -> GoalTable:
     and their lights (kpi.monitoring.selectors.table_statuses), its totals, funds and the year's state.
     A fixed number of queries, whatever the number of indicators."""
     indicators, totals = table_scorecard(table=table)
-    status = table_statuses(tables=[table])[table.pk]
+    status = table_statuses(tables=[table], indicators=indicators)[table.pk]
     _with_recorders([i.latest_actual for i in indicators if i.latest_actual is not None])
     for indicator in indicators:
         indicator.light = status.indicator_lights.get(indicator.pk, Light.NONE).value

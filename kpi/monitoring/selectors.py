@@ -218,7 +218,8 @@ class TableStatus:
     actuals: dict[int, Actual] = field(default_factory=dict)  # per indicator, the latest actual that counts
 
 
-def table_statuses(*, tables: list[GoalTable], cut: dt.date | None = None) -> dict[int, TableStatus]:
+def table_statuses(*, tables: list[GoalTable], cut: dt.date | None = None,
+                   indicators: list[Indicator] | None = None) -> dict[int, TableStatus]:
     """Lights, last update and latest report of each table, from the latest year-to-date figures on or
     before `cut` (all of them without a cut): what was entered, approved or not, returned reports excepted.
 
@@ -227,32 +228,44 @@ def table_statuses(*, tables: list[GoalTable], cut: dt.date | None = None) -> di
     at a cut, the budget as it stood then (`budgets_at`). Not-applicable indicators have no light. The
     tables need `project` loaded (select_related). Five queries in all without a cut (four without a
     部门整体 table), one more at a cut (the projects' history).
+
+    `indicators`: one table's indicators (without a cut) as `kpi.scorecards.selectors.table_scorecard` read
+    them, each with `actuals_newest_first` (the actuals that count, newest first): the lights are judged from
+    those, without reading the indicators and actuals again (two queries fewer).
     """
+    if indicators is not None and (cut is not None or len(tables) != 1):
+        raise ValueError("indicators 只用于一张目标表、不带截止日期的情况。")
     project_budgets = None
     if cut is not None:
         project_budgets = budgets_at(project_ids=[t.project_id for t in tables if t.project_id], cut=cut)
-    return _table_statuses(tables=tables, cut=cut, project_budgets=project_budgets)
+    return _table_statuses(tables=tables, cut=cut, project_budgets=project_budgets, read=indicators)
 
 
 def _table_statuses(*, tables: list[GoalTable], cut: dt.date | None,
-                    project_budgets: dict[int, Decimal] | None) -> dict[int, TableStatus]:
-    """`table_statuses`, with the projects' budgets at the cut already read (None: today's)."""
+                    project_budgets: dict[int, Decimal] | None,
+                    read: list[Indicator] | None = None) -> dict[int, TableStatus]:
+    """`table_statuses`, with the projects' budgets at the cut already read (None: today's) and, for one
+    table, its indicators with their actuals newest first already read (`read`)."""
     statuses = {t.pk: TableStatus() for t in tables}
     if not tables:
         return statuses
     ids = list(statuses)
     by_table: dict[int, list[Indicator]] = {pk: [] for pk in ids}
-    for indicator in Indicator.objects.filter(table_id__in=ids, not_applicable=False).order_by("order"):
-        by_table[indicator.table_id].append(indicator)
-    actuals = Actual.objects.filter(indicator__table_id__in=ids).that_count()
-    if cut is not None:
-        actuals = actuals.filter(as_of__lte=cut)
+    if read is not None:
+        by_table[ids[0]] = [i for i in sorted(read, key=lambda i: i.order) if not i.not_applicable]
+        newest = [i.actuals_newest_first[0] for i in read if i.actuals_newest_first]
+    else:
+        for indicator in Indicator.objects.filter(table_id__in=ids, not_applicable=False).order_by("order"):
+            by_table[indicator.table_id].append(indicator)
+        actuals = Actual.objects.filter(indicator__table_id__in=ids).that_count()
+        if cut is not None:
+            actuals = actuals.filter(as_of__lte=cut)
     reports: dict[int, Report] = {}
     for report in Report.objects.filter(table_id__in=ids).order_by("as_of", "id"):
         statuses[report.table_id].report = report
         reports[report.pk] = report
     latest_actual: dict[int, Actual] = {}
-    for actual in newest_per_indicator(actuals):
+    for actual in newest if read is not None else newest_per_indicator(actuals):
         # Each actual's report is one of its table's, read just above: no join, no second copy of it per
         # actual (8,000 Report objects were a fifth of the time of a 1,000-project 监控表).
         report = reports.get(actual.report_id)

@@ -366,7 +366,7 @@ def project_scorecard(
         return ProjectScorecard(TableStatus(), budget, execution, execution_score, [], progress_chart_data([]),
                                 unit_visible)
     table.project = project  # table_statuses reads the project's budget
-    status = table_statuses(tables=[table])[table.pk]
+    status = table_statuses(tables=[table], indicators=indicators)[table.pk]
     evidence = dict(
         Evidence.objects.filter(indicator__table=table).values("indicator_id").annotate(n=Count("id"))
         .values_list("indicator_id", "n")

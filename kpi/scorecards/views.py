@@ -152,7 +152,8 @@ class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, Filte
         summary = unit_summaries(unit_ids=[self.unit.pk], year=self.year)[self.unit.pk]
         unit_table = unit_table_of(unit=self.unit, year=self.year)
         unit_indicators, unit_totals = table_scorecard(table=unit_table) if unit_table else ([], {})
-        unit_status = table_statuses(tables=[unit_table])[unit_table.pk] if unit_table else None
+        unit_status = (table_statuses(tables=[unit_table], indicators=unit_indicators)[unit_table.pk]
+                       if unit_table else None)
         for indicator in unit_indicators:
             indicator.light = unit_status.indicator_lights.get(indicator.pk)
         years = sorted(

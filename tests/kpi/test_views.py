@@ -69,9 +69,10 @@ def test_project_page_query_count_does_not_grow_with_indicators(client, django_a
     small, large = scored_project(lead), scored_project(lead, extra_rows=8)
     client.force_login(lead)
     # Session and user 2, the project through the scoping 3, its table 1, the scorecard 5 (indicators, scores,
-    # actuals, totals, execution), the lights 4, evidence 1, reports 1, may administer 1, navigation 3, the
+    # actuals, totals, execution), the lights 2 (from the scorecard's indicators), evidence 1, reports 1, may
+    # administer 1, navigation 3, the
     # table's scoring policy 1.
-    with django_assert_num_queries(23) as small_queries:
+    with django_assert_num_queries(21) as small_queries:
         client.get(reverse("scorecards:project", args=[small.pk]))
     with django_assert_num_queries(len(small_queries)):
         response = client.get(reverse("scorecards:project", args=[large.pk]))

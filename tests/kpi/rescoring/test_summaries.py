@@ -199,3 +199,42 @@ def test_the_summary_is_written_with_the_scores_and_replaced_by_the_next_rescore
     rescore_stale()
     assert TableSummary.objects.filter(table=table).count() == 1
     assert TableSummary.objects.get(table=table).provisional_total > first.provisional_total
+
+
+def _status_view(status) -> dict:
+    return {
+        "light": status.light, "budget_light": status.budget_light, "as_of": status.as_of,
+        "last_update": status.last_update, "report": status.report and status.report.pk,
+        "budget": status.budget, "execution": status.execution and status.execution.pk,
+        "execution_rate": status.execution_rate, "indicators": [i.pk for i in status.indicators],
+        "lights": dict(status.indicator_lights),
+        "actuals": {k: a.pk for k, a in status.actuals.items()},
+        "actual_reports": {k: a.report.pk for k, a in status.actuals.items()},
+    }
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lights_from_the_scorecards_indicators_equal_those_read_afresh(world, seed, django_assert_num_queries):
+    """`table_statuses(…, indicators=…)` (the unit scorecard's 部门整体 table, the project page, the API) judges
+    the lights from `table_scorecard`'s indicators and actuals: the same status as reading them again."""
+    unit, tables = world
+    rng = random.Random(100 + seed)
+    for _ in range(3):
+        for _ in range(15):
+            _step(rng, unit, tables)
+        rescore_stale()
+        for table, _ in tables:
+            table = GoalTable.objects.select_related("project").get(pk=table.pk)
+            afresh = table_statuses(tables=[table])[table.pk]
+            indicators, _ = table_scorecard(table=table)
+            with django_assert_num_queries(2 if table.project_id else 3):  # reports, 执行数 (, the unit budget)
+                reused = table_statuses(tables=[table], indicators=indicators)[table.pk]
+            assert _status_view(reused) == _status_view(afresh)
+
+
+def test_reused_indicators_are_for_one_table_without_a_cut(world):
+    _, tables = world
+    with pytest.raises(ValueError):
+        table_statuses(tables=[t for t, _ in tables[:2]], indicators=[])
+    with pytest.raises(ValueError):
+        table_statuses(tables=[tables[0][0]], cut=dt.date(YEAR, 6, 30), indicators=[])

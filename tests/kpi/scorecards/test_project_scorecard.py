@@ -150,7 +150,7 @@ def test_the_query_count_does_not_grow_with_indicators_reports_or_evidence(clien
     # The page's queries as in tests/kpi/test_views.py (and the navigation's count of reports waiting for
     # review, and the table's scoring policy); a superuser's scoping and permissions need no memberships or
     # unit tree.
-    for user, queries in ((people["admin"], 25), (UserFactory(is_superuser=True), 19)):
+    for user, queries in ((people["admin"], 23), (UserFactory(is_superuser=True), 17)):
         client.force_login(user)
         rescore_stale()
         with django_assert_num_queries(queries):

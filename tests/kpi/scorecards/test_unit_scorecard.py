@@ -246,11 +246,12 @@ def test_the_query_count_does_not_grow_with_projects_or_indicators(admin_client,
     unit = unit_world["unit"]
     unit_table(unit)
     # Session and user 2, the unit through the scoping 3, the rows' count 1 and page 1 (the stored summaries
-    # joined), the header's figures aggregated 1, the 部门整体 table 1, its scorecard 4 and lights 5
-    # (indicators, actuals, execution, unit budget, reports), the years 1, the chart's values 1, navigation 3
+    # joined), the header's figures aggregated 1, the 部门整体 table 1, its scorecard 4 and lights 3
+    # (execution, unit budget, reports: judged from the scorecard's indicators), the years 1, the chart's
+    # values 1, navigation 3
     # (with the count of reports waiting for review), the tables' scoring policies 2 (the distinct policies
     # they name with the count of stale tables, grouped by policy in one query; the policy rows).
-    with django_assert_num_queries(25):
+    with django_assert_num_queries(23):
         before, _ = count_queries(admin_client, url(unit))
     with django_assert_num_queries(8):  # the export: no 部门整体 table, header, chart or navigation
         export_before, _ = count_queries(admin_client, url(unit, _export="xlsx"))
@@ -261,7 +262,7 @@ def test_the_query_count_does_not_grow_with_projects_or_indicators(admin_client,
     assert len(names(response)) == 13
     with django_assert_num_queries(export_before):
         admin_client.get(url(unit, _export="xlsx"))
-    with django_assert_num_queries(25):  # as unsorted: the sort and the filter are in the rows' query
+    with django_assert_num_queries(23):  # as unsorted: the sort and the filter are in the rows' query
         sorted_before, _ = count_queries(admin_client, url(unit, sort="-total", light="blue"))
     for i in range(3):
         scored_project(unit, f"再多项目{i}", value="9", executed="90")
