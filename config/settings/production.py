@@ -25,7 +25,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# Keep a web thread's database connection between requests (checked before reuse) instead of opening one per
+# Keep a web worker's database connection between requests (checked before reuse) instead of opening one per
 # request: on PostgreSQL a connection is a new server process, a few ms of CPU on the same cores as the pages.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("JIXIAO_DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
