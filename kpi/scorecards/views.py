@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_filters.views import FilterView
@@ -102,6 +103,14 @@ def project_detail(request, pk: int):
 PAGE_SIZE = 25
 
 
+class CountedPaginator(Paginator):
+    """A paginator told its count (already known from an aggregate) instead of asking the database."""
+
+    def __init__(self, object_list, per_page, *args, count: int, **kwargs):
+        super().__init__(object_list, per_page, *args, **kwargs)
+        self.__dict__["count"] = count  # Paginator.count is a cached_property
+
+
 class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, FilterView):
     """单位绩效看板 — every project of a unit and year with its execution, scores, grade and light, read from
     the stored table summaries (sorted, filtered, counted in the database; one page of rows built).
@@ -128,7 +137,19 @@ class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, Filte
         # What names the policies of the unit's tables on the page (unit.html: tables_policies view.tables),
         # and how many of them wait for their rescore, in one query.
         self.tables, self.stale = policy_keys_and_stale(unit_ids=[self.unit.pk], year=self.year)
+        # The header counts every project, whatever the filter.
+        self.summary = None if self.export_format else unit_summaries(unit_ids=[self.unit.pk], year=self.year)[
+            self.unit.pk]
         return super().get(request, *args, **kwargs)
+
+    def get_table_pagination(self, table):
+        pagination = super().get_table_pagination(table)
+        if self.summary is not None and not any(
+            self.request.GET.get(name, "").strip() for name in self.filterset_class.base_filters
+        ):
+            # Unfiltered, the rows are the unit's projects of the year, which the header's aggregate counted.
+            pagination = {**pagination, "paginator_class": CountedPaginator, "count": self.summary.projects}
+        return pagination
 
     @property
     def export_format(self) -> str | None:
@@ -148,8 +169,7 @@ class UnitScorecardView(LoginRequiredMixin, ExportMixin, SingleTableMixin, Filte
         if self.export_format:
             return kwargs  # the export builds its own table of every filtered row
         context = super().get_context_data(**kwargs)
-        # The header counts every project, whatever the filter.
-        summary = unit_summaries(unit_ids=[self.unit.pk], year=self.year)[self.unit.pk]
+        summary = self.summary
         unit_table = unit_table_of(unit=self.unit, year=self.year)
         unit_indicators, unit_totals = table_scorecard(table=unit_table) if unit_table else ([], {})
         unit_status = (table_statuses(tables=[unit_table], indicators=unit_indicators)[unit_table.pk]

@@ -80,9 +80,23 @@ def test_pagination(admin_client, unit_world):
         scored_project(unit_world["unit"], f"补充项目{i:02d}")
     response = admin_client.get(url(unit_world["unit"], sort="name"))
     assert len(names(response)) == 25
+    assert response.context["table"].paginator.count == 32 == response.context["summary"].projects
     second = admin_client.get(url(unit_world["unit"], sort="name", page=2))
     assert len(names(second)) == 7 and "下一页" not in second.content.decode()
     assert "上一页" in second.content.decode()
+    assert len(names(admin_client.get(url(unit_world["unit"], sort="name", page=3)))) == 7  # past the end: the last
+
+
+@pytest.mark.parametrize("params", [{"name": "补充"}, {"name": " 补充 "}, {"light": "nonsense"}, {"grade": "差"}])
+def test_a_filtered_page_counts_its_own_rows(admin_client, unit_world, params):
+    """Only an unfiltered page takes its count from the header's aggregate; a filter (even an invalid one)
+    counts the rows it keeps."""
+    for i in range(27):
+        scored_project(unit_world["unit"], f"补充项目{i:02d}")
+    response = admin_client.get(url(unit_world["unit"], **params))
+    table = response.context["table"]
+    assert table.paginator.count == table.data.data.count() != response.context["summary"].projects
+    assert len(names(response)) == min(25, table.paginator.count)
 
 
 # --- filters ------------------------------------------------------------------------------------------
@@ -245,13 +259,13 @@ def test_the_query_count_does_not_grow_with_projects_or_indicators(admin_client,
                                                                    django_assert_num_queries):
     unit = unit_world["unit"]
     unit_table(unit)
-    # Session and user 2, the unit through the scoping 3, the rows' count 1 and page 1 (the stored summaries
-    # joined), the header's figures aggregated 1, the 部门整体 table 1, its scorecard 4 and lights 3
+    # Session and user 2, the unit through the scoping 3, page 1 of the rows (the stored summaries joined; their
+    # count is the header's when nothing is filtered), the header's figures aggregated 1, the 部门整体 table 1, its scorecard 4 and lights 3
     # (execution, unit budget, reports: judged from the scorecard's indicators), the years 1, the chart's
     # values 1, navigation 3
     # (with the count of reports waiting for review), the tables' scoring policies 2 (the distinct policies
     # they name with the count of stale tables, grouped by policy in one query; the policy rows).
-    with django_assert_num_queries(23):
+    with django_assert_num_queries(22):
         before, _ = count_queries(admin_client, url(unit))
     with django_assert_num_queries(8):  # the export: no 部门整体 table, header, chart or navigation
         export_before, _ = count_queries(admin_client, url(unit, _export="xlsx"))
@@ -262,7 +276,7 @@ def test_the_query_count_does_not_grow_with_projects_or_indicators(admin_client,
     assert len(names(response)) == 13
     with django_assert_num_queries(export_before):
         admin_client.get(url(unit, _export="xlsx"))
-    with django_assert_num_queries(23):  # as unsorted: the sort and the filter are in the rows' query
+    with django_assert_num_queries(23):  # and the filtered rows' count: the sort and the filter are in the SQL
         sorted_before, _ = count_queries(admin_client, url(unit, sort="-total", light="blue"))
     for i in range(3):
         scored_project(unit, f"再多项目{i}", value="9", executed="90")
