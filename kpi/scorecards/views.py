@@ -40,13 +40,18 @@ from .selectors import (
 )
 from .tables import UnitScorecardTable
 
+HOME_PAGE_SIZE = 50
+
 
 @login_required
 def home(request):
-    """我的项目 — the projects the user may see, each with its latest total and a 填报 link on the date that
-    needs the person (a returned or draft report's, else the month due); a lead also sees what is due this
-    month (their projects not yet reported for last month, due by JIXIAO_REMINDER_DAY)."""
-    projects = list(projects_for_user(user=request.user).order_by("-year", "unit__code", "name"))
+    """我的项目 — the projects the user may see, 50 a page (a finance bureau sees thousands), each with its
+    latest total and a 填报 link on the date that needs the person (a returned or draft report's, else the
+    month due); a lead also sees what is due this month (their projects not yet reported for last month, due
+    by JIXIAO_REMINDER_DAY)."""
+    visible = projects_for_user(user=request.user).order_by("-year", "unit__code", "name", "pk")
+    page = Paginator(visible, HOME_PAGE_SIZE).get_page(request.GET.get("page"))
+    projects = list(page.object_list)
     tables = list(GoalTable.objects.filter(project__in=projects).select_related("project"))
     totals = latest_table_scores(tables=GoalTable.objects.filter(project__in=projects))
     pending = latest_table_scores(tables=GoalTable.objects.filter(project__in=projects), official=False)
@@ -74,9 +79,10 @@ def home(request):
     for table in unit_tables:
         table.due = due.get(table.pk)
     period = reminder_period(today=today)
-    leads = any(p.lead_id == request.user.pk for p in projects)
+    leads = any(p.lead_id == request.user.pk for p in projects) or (
+        page.paginator.num_pages > 1 and visible.filter(lead=request.user).exists())
     return render(request, "scorecards/my_projects.html", {
-        "projects": projects, "unit_tables": unit_tables, "period": period, "leads": leads,
+        "projects": projects, "page": page, "unit_tables": unit_tables, "period": period, "leads": leads,
         "due_now": overdue_projects(period=period, lead=request.user) if leads else [],
         "past_due": today > period.due, "reminder_day": settings.JIXIAO_REMINDER_DAY,
     })

@@ -83,16 +83,37 @@ def test_home_query_count_does_not_grow_with_projects(client, django_assert_num_
     lead = UserFactory()
     scored_project(lead)
     client.force_login(lead)
-    # Session and user 2, the visible projects 3, their tables 1, official and provisional totals 2, the lights
+    # Session and user 2, the visible projects 3 (and their count for the pages 1), their tables 1, official and provisional totals 2, the lights
     # 4 (indicators, actuals, execution, reports), the editable ones 1, navigation 2 (with the count waiting
     # for review), the 部门整体 tables 1, the tables' reports 1 (the 填报 link's date), what is due this month 1.
-    with django_assert_num_queries(18) as one:
+    with django_assert_num_queries(19) as one:
         client.get(reverse("home"))
     for _ in range(5):
         scored_project(lead)
     with django_assert_num_queries(len(one)):
         page = client.get(reverse("home")).content.decode()
     assert len(re.findall(r'href="/projects/\d+/"', page)) == 6
+
+
+def test_home_shows_fifty_projects_a_page_at_a_fixed_cost(client, django_assert_num_queries):
+    """A finance bureau sees thousands of projects: 我的项目 shows them 50 a page, each page at the same cost."""
+    from kpi.scorecards.views import HOME_PAGE_SIZE
+
+    lead = UserFactory()
+    for _ in range(HOME_PAGE_SIZE + 5):
+        scored_project(lead)
+    client.force_login(lead)
+    with django_assert_num_queries(19):
+        first = client.get(reverse("home")).content.decode()
+    with django_assert_num_queries(19):
+        second = client.get(reverse("home") + "?page=2").content.decode()
+    assert len(re.findall(r'href="/projects/\d+/"', first)) == HOME_PAGE_SIZE
+    assert len(re.findall(r'href="/projects/\d+/"', second)) == 5
+    assert f"共 {HOME_PAGE_SIZE + 5} 个项目，第 1 / 2 页" in first and "下一页" in first and "上一页" in second
+    # Every project once over the pages, none twice; a page past the end shows the last.
+    ids = set(re.findall(r'href="/projects/(\d+)/"', first)) | set(re.findall(r'href="/projects/(\d+)/"', second))
+    assert len(ids) == HOME_PAGE_SIZE + 5
+    assert client.get(reverse("home") + "?page=99").content.decode().count('href="/projects/') >= 5
 
 
 def test_admin_lists_scores_for_a_superuser(admin_client):
