@@ -215,14 +215,13 @@ def unit_chart_data(rows: QuerySet[Project], summary: Summary) -> dict:
     # Only the month of the date counts (elapsed_share: m / 12): taken in SQL, one share per month, not a date
     # converted and divided per row. The rate comes as a float percentage from SQL too: a stored rate has four
     # places, so ×100 rounded to two is exact, and a thousand Decimals built and rounded per request were a
-    # tenth of the unit scorecard's time.
-    # The driver's rows as they come (text, float, int need no converter: no generator per row).
+    # tenth of the unit scorecard's time. The driver's rows, converted without a generator per row.
     shares: dict[int | None, float | None] = {None: None}
     values, convert = driver_rows(rows.annotate(
         chart_month=_Month(Coalesce("status_as_of", "executed_as_of")),
         chart_rate=Cast(Round(F("execution_rate") * 100, 2), FloatField()),
     ).values_list("name", "chart_rate", "chart_month"))
-    for name, rate, month in map(convert, values) if convert is not tuple else values:
+    for name, rate, month in map(convert, values):
         projects.append(name)
         rates.append(rate)
         if month not in shares:

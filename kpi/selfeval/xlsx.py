@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from io import BytesIO
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
@@ -34,6 +33,7 @@ from kpi.spreadsheets import (
     sheet_title,
     song,
     styled,
+    workbook_bytes,
     wrapped_lines,
 )
 
@@ -90,9 +90,8 @@ def unit_workbook(evaluation: UnitEvaluation, *, generated_at: dt.datetime | Non
 
 
 def _save(workbook: Workbook) -> bytes:
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    # The same file as workbook.save(), its plain rows written as text (kpi.spreadsheets.workbook_bytes).
+    return workbook_bytes(workbook)
 
 
 # --- the form -------------------------------------------------------------------------------------------
