@@ -39,7 +39,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from budgets.models import PROJECT_SOURCES, BudgetExecution, Project, Unit
 from budgets.services import ensure_year_open
@@ -49,7 +49,7 @@ from kpi.formatting import plain_decimal
 from kpi.models import Actual, GoalTable, Indicator, Report
 from kpi.policies.services import EXECUTION_REASON_MAX, execution_reason_keep
 from kpi.reports.services import budget_adjust, engine_actual, execution_report
-from kpi.rescoring.bulk import RowWriter
+from kpi.rescoring.bulk import RowWriter, driver_rows, objects_insert
 from kpi.rescoring.selectors import governing_row, policies_by_table, policy_rows
 from kpi.rescoring.services import goal_tables_rescore_soon
 from kpi.spreadsheets import (
@@ -405,8 +405,9 @@ def _standing_actuals(rows: list[_ActualRow]) -> dict[tuple[int, dt.date], Actua
 
 # --- writing actuals in bulk -------------------------------------------------------------------------
 # actual_record, report_open, report_submit and report_approve, row by row, cost about 17 statements an
-# actual; the import runs their checks on rows read a few queries at a time and writes with bulk inserts and
-# updates (simple_history's bulk helpers keep the history rows the services' save() would write).
+# actual; the import runs their checks on rows read a few queries at a time and writes with bulk inserts
+# (`objects_insert`, plain rows: the ORM's bulk_create compiled each value, a third of a large import) and
+# updates, with the history rows the services' save() would write.
 
 WRITE_BATCH = 1000  # rows per INSERT or UPDATE: 10,000 actuals go in ten INSERTs (under both databases' limits)
 # Related rows actual_record's full_clean would look up one by one: just read here, or written with the actual.
@@ -560,17 +561,11 @@ def _actuals_write(actuals: list[Actual], *, user) -> None:
     if not actuals:
         return
     new_reports = list({id(a.report): a.report for a in actuals if a.report.pk is None}.values())
-    with _bulk_writes():
-        bulk_create_with_history(new_reports, Report, batch_size=WRITE_BATCH, default_user=user)
-        Actual.objects.bulk_create(actuals, batch_size=WRITE_BATCH)
+    objects_insert(Report, new_reports, batch_size=WRITE_BATCH)
+    _history_insert(Report, new_reports, user=user)
+    objects_insert(Actual, actuals, batch_size=WRITE_BATCH)
     _history_insert(Actual, actuals, user=user)
     goal_tables_rescore_soon(table_ids=list(dict.fromkeys(a.indicator.table_id for a in actuals)))
-
-
-# Values the database driver takes as Python gives them; the others go through their field's get_db_prep_save.
-_DRIVER_TYPES = {"AutoField", "BigAutoField", "BigIntegerField", "IntegerField", "PositiveIntegerField",
-                 "PositiveSmallIntegerField", "SmallIntegerField", "BooleanField", "CharField", "TextField",
-                 "ForeignKey"}
 
 
 def _history_insert(model, objs: list, *, user) -> None:
@@ -589,23 +584,12 @@ def _history_insert(model, objs: list, *, user) -> None:
         model.history.bulk_history_create(objs, default_user=user, batch_size=WRITE_BATCH)
         return
     connection = transaction.get_connection()
-    prepared = [None if f.get_internal_type() in _DRIVER_TYPES else f.get_db_prep_save for f in fields]
-    constant = {f.attname: (p(extra[f.attname], connection) if p else extra[f.attname])
-                for f, p in zip(fields, prepared, strict=True) if f.attname in extra}
-    getters = [(f.attname, None if f.attname in extra else p) for f, p in zip(fields, prepared, strict=True)]
-
-    def rows():
-        for obj in objs:
-            row = []
-            for attname, prep in getters:
-                if attname in constant:
-                    row.append(constant[attname])
-                    continue
-                value = getattr(obj, attname)
-                row.append(prep(value, connection) if prep is not None and value is not None else value)
-            yield tuple(row)
-
-    RowWriter(historical, [f.name for f in fields]).insert(rows(), batch_size=WRITE_BATCH)
+    constant = {f.attname: (f.get_db_prep_save(extra[f.attname], connection) if extra[f.attname] is not None
+                            else None)
+                for f in fields if f.attname in extra}
+    # (simple_history's copies of auto_now fields are plain: each row keeps its instance's time)
+    rows = driver_rows(fields, objs, constant=constant)
+    RowWriter(historical, [f.name for f in fields]).insert(rows, batch_size=WRITE_BATCH)
 
 
 @contextmanager

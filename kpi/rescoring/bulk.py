@@ -12,9 +12,14 @@ from collections.abc import Iterable, Sequence
 from itertools import islice
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import DateTimeField, Model
+from django.utils import timezone
 
 BATCH_SIZE = 2000
+# Values the driver takes as Python gives them; the others go through their field's get_db_prep_save.
+_DRIVER_TYPES = {"AutoField", "BigAutoField", "BigIntegerField", "IntegerField", "PositiveIntegerField",
+                 "PositiveSmallIntegerField", "SmallIntegerField", "BooleanField", "CharField", "TextField",
+                 "ForeignKey"}
 
 
 class RowWriter:
@@ -63,6 +68,97 @@ class RowWriter:
                 copy.write_row(row)
                 count += 1
         return count
+
+
+def driver_rows(fields: Sequence, objs: Iterable, *, constant: dict | None = None):
+    """Rows of driver-ready values of these concrete `fields` of the instances, as bulk_create would send them:
+    an auto_now(_add) field filled (on the instance too) with the time of the call, a foreign key from its related instance when that was
+    saved after being assigned (an unsaved report given to an unsaved actual), every other value through its
+    field's get_db_prep_save, memoised per distinct value (a batch repeats the same dates and decimals).
+    `constant`: a value already prepared, by attname, for every row."""
+    constant = constant or {}
+    plan = []
+    for f in fields:
+        if f.attname in constant:
+            plan.append((f, 0, constant[f.attname]))
+        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            # the same instant for every row of the call (bulk_create takes one a row, microseconds apart)
+            now = timezone.now() if isinstance(f, DateTimeField) else timezone.localdate()
+            plan.append((f, 1, (now, f.get_db_prep_save(now, connection))))
+        elif f.is_relation:
+            plan.append((f, 2, None))
+        elif f.get_internal_type() in _DRIVER_TYPES:
+            plan.append((f, 3, None))
+        else:
+            plan.append((f, 4, _memoised_prep(f)))
+    for obj in objs:
+        row = []
+        for f, how, extra in plan:
+            if how == 0:
+                row.append(extra)
+            elif how == 3:
+                row.append(getattr(obj, f.attname))
+            elif how == 2:
+                value = getattr(obj, f.attname)
+                if value is None and f.is_cached(obj):
+                    related = f.get_cached_value(obj)
+                    if related is not None:
+                        value = related.pk
+                        setattr(obj, f.attname, value)
+                row.append(value)
+            elif how == 1:
+                setattr(obj, f.attname, extra[0])
+                row.append(extra[1])
+            else:
+                row.append(extra(getattr(obj, f.attname)))
+        yield tuple(row)
+
+
+def _memoised_prep(field):
+    cache: dict = {}
+
+    def prep(value):
+        if value is None:
+            return None
+        try:
+            return cache[value]
+        except KeyError:
+            prepared = cache[value] = field.get_db_prep_save(value, connection)
+            return prepared
+        except TypeError:  # unhashable (a JSON list): not memoised
+            return field.get_db_prep_save(value, connection)
+
+    return prep
+
+
+def objects_insert(model: type[Model], objs: Sequence[Model], *, batch_size: int = 1000) -> None:
+    """INSERT unsaved instances of `model` (every concrete field but the auto primary key), as
+    QuerySet.bulk_create does but without compiling each value through the ORM, and set each one's pk from
+    the statement's RETURNING (rows come back in VALUES order, as bulk_create relies on both databases)."""
+    if not objs:
+        return
+    opts = model._meta
+    fields = [f for f in opts.concrete_fields if f is not opts.pk]
+    quote = connection.ops.quote_name
+    head = (f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES ")
+    group = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    returning = f" RETURNING {quote(opts.pk.column)}"
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        connection.ensure_connection()
+        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        batch_size = max(1, min(batch_size, limit // len(fields)))
+    rows = driver_rows(fields, objs)
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), batch_size):
+            batch = objs[start:start + batch_size]
+            params = [value for _, row in zip(batch, rows) for value in row]
+            cursor.execute(head + ", ".join([group] * len(batch)) + returning, params)
+            for obj, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+                obj.pk = pk
+                obj._state.adding = False
+                obj._state.db = connection.alias
 
 
 def analyze(*models: type[Model]) -> None:
