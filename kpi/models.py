@@ -405,6 +405,15 @@ class Actual(models.Model):
         return f"{self.indicator.name} @ {self.as_of}"
 
 
+# The foreign keys of what a rescore computes (Score, TableScore, TableSummary) have no database constraint.
+# Those rows are derived: every rescore deletes and rewrites a table's rows from the indicators and actuals it
+# has just read under the table's lock, and Django still cascades a delete to them (on_delete is Django's, not
+# the database's). A constraint only made the database check every written row's three references at commit:
+# measured, a third of a bulk rescore on PostgreSQL. A row left behind by a delete racing a rescore points at
+# nothing, is never shown (pages join it to its indicator and table) and goes at the table's next rescore.
+DERIVED = {"db_constraint": False}
+
+
 class Score(models.Model):
     """得分 — an indicator's score as of a date, computed by the engine from the latest actual up to then.
 
@@ -414,11 +423,12 @@ class Score(models.Model):
 
     # No index of their own: the unique (indicator, as_of, official) and the (table, official, as_of) index
     # start with them, and every rescore pays for each index it writes.
+    # No database constraint either (DERIVED, below): the deletes still cascade, through Django.
     indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.CASCADE, related_name="scores",
-                                  db_index=False)
+                                  db_index=False, **DERIVED)
     table = models.ForeignKey(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE, related_name="scores",
-                              db_index=False)
-    actual = models.ForeignKey(Actual, verbose_name="依据的实际值", null=True, on_delete=models.SET_NULL)
+                              db_index=False, **DERIVED)
+    actual = models.ForeignKey(Actual, verbose_name="依据的实际值", null=True, on_delete=models.SET_NULL, **DERIVED)
     as_of = models.DateField("截至日期")
     official = models.BooleanField("正式得分", default=True, help_text="正式得分只用已审核的填报；否则为含待审核填报的暂算得分")
     points = models.DecimalField("得分", **POINTS)
@@ -444,7 +454,8 @@ class Score(models.Model):
 class TableScore(models.Model):
     """总分 — a goal table's total as of a date: budget execution (10) plus indicator scores."""
 
-    table = models.ForeignKey(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE, related_name="totals")
+    table = models.ForeignKey(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE, related_name="totals",
+                              **DERIVED)
     as_of = models.DateField("截至日期")
     official = models.BooleanField("正式得分", default=True)
     budget = models.DecimalField("全年预算数", max_digits=16, decimal_places=4, null=True, blank=True)
@@ -479,12 +490,12 @@ class TableSummary(models.Model):
     LIGHT_CHOICES = [(light.value, light.label) for light in Light]
 
     table = models.OneToOneField(GoalTable, verbose_name="绩效目标表", on_delete=models.CASCADE,
-                                 primary_key=True, related_name="summary")
+                                 primary_key=True, related_name="summary", **DERIVED)
     # Copied from the table, so that a unit's, a year's or a project's rows are read without a join.
-    unit = models.ForeignKey(Unit, verbose_name="预算单位", on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, verbose_name="预算单位", on_delete=models.CASCADE, related_name="+", **DERIVED)
     year = models.PositiveSmallIntegerField("年度")
     project = models.OneToOneField(Project, verbose_name="项目", null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="table_summary")
+                                   related_name="table_summary", **DERIVED)
     light = models.CharField("监控灯", max_length=10, choices=LIGHT_CHOICES, default=Light.NONE.value)
     light_rank = models.PositiveSmallIntegerField("监控灯次序", default=4, help_text="0 红 1 黄 2 蓝 3 绿 4 未填报")
     budget_light = models.CharField("预算执行灯", max_length=10, choices=LIGHT_CHOICES, default=Light.NONE.value)

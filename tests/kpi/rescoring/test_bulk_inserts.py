@@ -94,3 +94,44 @@ def test_objects_insert_batches_within_the_statement_limits(tables):
     assert len(queries) == 2  # 6 actuals, 4 a statement
     assert sorted(a.pk for a in actuals) == sorted(Actual.objects.values_list("pk", flat=True))
     assert Actual.objects.filter(pk=actuals[5].pk, indicator=actuals[5].indicator).exists()
+
+
+# --- derived rows: no database constraint, deletes still cascade -------------------------------------
+
+def test_deletes_still_reach_the_derived_rows_without_database_constraints(monkeypatch):
+    """Scores, totals and summaries keep no foreign key constraint in the database (kpi.models.DERIVED): a
+    delete through Django still removes them with their indicator or table, and an actual's delete
+    leaves its score without it (SET_NULL), as the constraints' on_delete said."""
+    from kpi.models import GoalTable, Indicator, Score, TableScore, TableSummary
+    from kpi.reports.services import actual_record, execution_report
+    from kpi.rescoring.services import tables_rescore
+
+    monkeypatch.setattr("kpi.rescoring.tasks.rescore_table.delay", lambda *a, **k: None)
+    unit = UnitFactory()
+    built = []
+    for _ in range(3):
+        project = ProjectFactory(unit=unit, year=2026)
+        table, indicators = table_with_indicators(project, rows=ROWS[:2])
+        for indicator in indicators:
+            actual_record(indicator=indicator, as_of=dt.date(2026, 6, 30), value=Decimal("97"))
+        execution_report(project=project, as_of=dt.date(2026, 6, 30), executed=Decimal("10"))
+        tables_rescore(table_ids=[table.pk])
+        built.append((project, table, indicators))
+    assert Score.objects.count() == 6 and TableScore.objects.count() and TableSummary.objects.count() == 3
+
+    (_, _, first_indicators), (_, second_table, _), (third_project, third_table, _) = built
+    Indicator.objects.filter(pk=first_indicators[0].pk).delete()
+    assert not Score.objects.filter(indicator_id=first_indicators[0].pk).exists()
+    Actual.objects.filter(indicator__table=second_table).delete()  # a report protects its table
+    Report.objects.filter(table=second_table).delete()
+    GoalTable.objects.filter(pk=second_table.pk).delete()
+    assert not Score.objects.filter(table_id=second_table.pk).exists()
+    assert not TableScore.objects.filter(table_id=second_table.pk).exists()
+    assert not TableSummary.objects.filter(table_id=second_table.pk).exists()
+    actual = Actual.objects.filter(indicator__table=third_table).first()
+    score = Score.objects.get(actual=actual)
+    Actual.objects.filter(pk=actual.pk).delete()
+    score.refresh_from_db()
+    assert score.actual_id is None
+    assert Score.objects.count() == 1 + 2  # the first table's other indicator, the third table's two
+    assert TableSummary.objects.filter(project=third_project).exists()
