@@ -49,7 +49,7 @@ from kpi.formatting import plain_decimal
 from kpi.models import Actual, GoalTable, Indicator, Report
 from kpi.policies.services import EXECUTION_REASON_MAX, execution_reason_keep
 from kpi.reports.services import budget_adjust, engine_actual, execution_report
-from kpi.rescoring.bulk import RowWriter, driver_rows, objects_insert
+from kpi.rescoring.bulk import RowWriter, driver_rows, objects_insert, sqlite_variable_limit
 from kpi.rescoring.selectors import governing_row, policies_by_table, policy_rows
 from kpi.rescoring.services import goal_tables_rescore_soon
 from kpi.spreadsheets import (
@@ -601,12 +601,9 @@ def _bulk_writes():
     if connection.vendor != "sqlite":
         yield
         return
-    import sqlite3
-
-    connection.ensure_connection()
     features = connection.features
     before = features.__dict__.get("max_query_params")
-    features.max_query_params = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    features.max_query_params = sqlite_variable_limit()
     try:
         yield
     finally:

@@ -70,35 +70,38 @@ class RowWriter:
         return count
 
 
+_CONSTANT, _NOW, _RELATED, _AS_IS, _PREPARED = "constant", "now", "related", "as is", "prepared"
+
+
 def driver_rows(fields: Sequence, objs: Iterable, *, constant: dict | None = None):
     """Rows of driver-ready values of these concrete `fields` of the instances, as bulk_create would send them:
-    an auto_now(_add) field filled (on the instance too) with the time of the call, a foreign key from its related instance when that was
-    saved after being assigned (an unsaved report given to an unsaved actual), every other value through its
-    field's get_db_prep_save, memoised per distinct value (a batch repeats the same dates and decimals).
-    `constant`: a value already prepared, by attname, for every row."""
+    an auto_now(_add) field filled (on the instance too) with the time of the call, a foreign key from its
+    related instance when that was saved after being assigned (an unsaved report given to an unsaved actual),
+    every other value through its field's get_db_prep_save, memoised per distinct value (a batch repeats the
+    same dates and decimals). `constant`: a value already prepared, by attname, for every row."""
     constant = constant or {}
-    plan = []
+    plan = []  # (field, how its value is had, what that needs)
     for f in fields:
         if f.attname in constant:
-            plan.append((f, 0, constant[f.attname]))
+            plan.append((f, _CONSTANT, constant[f.attname]))
         elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             # the same instant for every row of the call (bulk_create takes one a row, microseconds apart)
             now = timezone.now() if isinstance(f, DateTimeField) else timezone.localdate()
-            plan.append((f, 1, (now, f.get_db_prep_save(now, connection))))
+            plan.append((f, _NOW, (now, f.get_db_prep_save(now, connection))))
         elif f.is_relation:
-            plan.append((f, 2, None))
+            plan.append((f, _RELATED, None))
         elif f.get_internal_type() in _DRIVER_TYPES:
-            plan.append((f, 3, None))
+            plan.append((f, _AS_IS, None))
         else:
-            plan.append((f, 4, _memoised_prep(f)))
+            plan.append((f, _PREPARED, _memoised_prep(f)))
     for obj in objs:
         row = []
         for f, how, extra in plan:
-            if how == 0:
+            if how is _CONSTANT:
                 row.append(extra)
-            elif how == 3:
+            elif how is _AS_IS:
                 row.append(getattr(obj, f.attname))
-            elif how == 2:
+            elif how is _RELATED:
                 value = getattr(obj, f.attname)
                 if value is None and f.is_cached(obj):
                     related = f.get_cached_value(obj)
@@ -106,7 +109,7 @@ def driver_rows(fields: Sequence, objs: Iterable, *, constant: dict | None = Non
                         value = related.pk
                         setattr(obj, f.attname, value)
                 row.append(value)
-            elif how == 1:
+            elif how is _NOW:
                 setattr(obj, f.attname, extra[0])
                 row.append(extra[1])
             else:
@@ -114,21 +117,34 @@ def driver_rows(fields: Sequence, objs: Iterable, *, constant: dict | None = Non
         yield tuple(row)
 
 
-def _memoised_prep(field):
+def _memoised(function):
+    """`function` of one value, computed once per distinct hashable value (an unhashable one every time)."""
     cache: dict = {}
 
-    def prep(value):
-        if value is None:
-            return None
+    def memoised(value):
         try:
             return cache[value]
         except KeyError:
-            prepared = cache[value] = field.get_db_prep_save(value, connection)
-            return prepared
+            result = cache[value] = function(value)
+            return result
         except TypeError:  # unhashable (a JSON list): not memoised
-            return field.get_db_prep_save(value, connection)
+            return function(value)
 
-    return prep
+    return memoised
+
+
+def _memoised_prep(field):
+    prep = _memoised(lambda value: field.get_db_prep_save(value, connection))
+    return lambda value: None if value is None else prep(value)
+
+
+def sqlite_variable_limit() -> int:
+    """How many variables one statement may hold in the linked SQLite library (32,766 since 3.32; Django 5.2
+    assumes the 999 of older ones)."""
+    import sqlite3
+
+    connection.ensure_connection()
+    return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 def objects_insert(model: type[Model], objs: Sequence[Model], *, batch_size: int = 1000) -> None:
@@ -144,11 +160,7 @@ def objects_insert(model: type[Model], objs: Sequence[Model], *, batch_size: int
     group = "(" + ", ".join(["%s"] * len(fields)) + ")"
     returning = f" RETURNING {quote(opts.pk.column)}"
     if connection.vendor == "sqlite":
-        import sqlite3
-
-        connection.ensure_connection()
-        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        batch_size = max(1, min(batch_size, limit // len(fields)))
+        batch_size = max(1, min(batch_size, sqlite_variable_limit() // len(fields)))
     rows = driver_rows(fields, objs)
     with connection.cursor() as cursor:
         for start in range(0, len(objs), batch_size):
@@ -181,23 +193,13 @@ def column_converter(model: type[Model], name: str):
     converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
     if not converters:
         return None
-    cache: dict = {}
 
     def convert(value):
-        try:
-            return cache[value]
-        except KeyError:
-            converted = value
-            for converter in converters:
-                converted = converter(converted, col, connection)
-            cache[value] = converted
-            return converted
-        except TypeError:  # unhashable: not memoised
-            for converter in converters:
-                value = converter(value, col, connection)
-            return value
+        for converter in converters:
+            value = converter(value, col, connection)
+        return value
 
-    return convert
+    return _memoised(convert)
 
 
 def delete_rows(column: str, ids: Sequence[int], *models: type[Model]) -> None:
