@@ -24,7 +24,6 @@ import html
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from io import BytesIO
 
 from django.db.models import Prefetch
 from openpyxl import Workbook
@@ -50,6 +49,7 @@ from kpi.spreadsheets import (
     put,
     sheet_title,
     song,
+    workbook_bytes,
     wrapped_lines,
 )
 from kpi.targets import parse_target
@@ -247,9 +247,7 @@ def render_xlsx(data: Published) -> bytes:
     if not data.tables:
         ws = workbook.create_sheet("说明")
         put(ws, 1, 1, f"{data.unit.name} {year} 年尚无已批复的绩效目标表。", font=_FONT)
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)
 
 
 def _write_sheet(ws, data: Published, table: GoalTable) -> None:

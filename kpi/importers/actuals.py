@@ -64,6 +64,7 @@ from kpi.spreadsheets import (
     formula_like,
     put,
     sheet_title,
+    workbook_bytes,
     xlsx_check,
 )
 from kpi.targets import Kind, target_text
@@ -1032,9 +1033,7 @@ def template_xlsx(*, columns: tuple[str, ...], rows: list[dict], reference: tupl
     notes.column_dimensions["A"].width = 120
     for number, line in enumerate(("本工作簿只读取第一个工作表；本页导入时不读取。", *help_lines), start=1):
         put(notes, number, 1, f"{number}. {line}", align=WRAP_ONLY)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return workbook_bytes(workbook)
 
 
 def template_csv(*, columns: tuple[str, ...], rows: list[dict]) -> bytes:

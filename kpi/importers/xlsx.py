@@ -53,6 +53,7 @@ from kpi.spreadsheets import (
     put,
     sheet_title,
     song,
+    workbook_bytes,
     wrapped_lines,
     xlsx_check,
 )
@@ -171,9 +172,7 @@ def write_workbook(document: ParsedDocument) -> bytes:
             title = sheet_title(wanted or f"项目{index}", used)
         _write_table(workbook.create_sheet(title), document, table)
     _write_help(workbook.create_sheet(HELP_TITLE), document.year)
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)
 
 
 def blank_template(year: int) -> bytes:

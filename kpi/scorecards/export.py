@@ -2,13 +2,13 @@
 import csv
 import datetime as dt
 from decimal import Decimal
-from io import BytesIO, StringIO
+from io import StringIO
 
 from django_tables2.export import TableExport
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from kpi.spreadsheets import BOLD, WRAP_ONLY, csv_safe, put, sheet_title
+from kpi.spreadsheets import BOLD, WRAP_ONLY, csv_safe, put, sheet_title, workbook_bytes
 
 _KEPT = (bool, int, float, Decimal, dt.date, dt.time)  # stored as themselves; anything else as its text
 
@@ -57,9 +57,7 @@ class SafeTableExport(TableExport):
             ws.freeze_panes = "A2"
         for col, width in widths.items():
             ws.column_dimensions[get_column_letter(col)].width = width
-        buffer = BytesIO()
-        workbook.save(buffer)
-        return buffer.getvalue()
+        return workbook_bytes(workbook)
 
     def _csv(self) -> str:
         stream = StringIO()

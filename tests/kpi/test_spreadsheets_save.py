@@ -8,6 +8,7 @@ from decimal import Decimal
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.worksheet import _writer as sheet_writer
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from kpi import spreadsheets as kit
 
@@ -30,6 +31,14 @@ def _workbook() -> Workbook:
     ws.cell(3, 4).value = ""
     ws.cell(4, 1).value = float("nan")
     ws.cell(4, 2).value = -3
+    # what the other workbooks add (the actuals template, the published tables, the scorecard export)
+    validation = DataValidation(type="list", formula1='"是,否"', allow_blank=True, showErrorMessage=True,
+                                error="请从列表中选择。")
+    validation.add("A5:A9")
+    ws.add_data_validation(validation)
+    ws.freeze_panes = "B2"
+    ws.column_dimensions["A"].width = 40
+    ws.print_options.gridLines = True
     other = workbook.create_sheet("其他")
     other.cell(1, 1).value = "=SUM(1,2)"  # a formula: the library's way for its row
     other.cell(1, 2).value = dt.date(2026, 7, 31)
