@@ -41,7 +41,7 @@ from kpi.models import (
 )
 from kpi.targets import Kind, Target
 
-from .bulk import RowWriter, analyze, column_converter, delete_rows, select_rows
+from .bulk import RowWriter, analyze, column_converter, delete_rows, in_ids, select_rows
 from .selectors import policies_by_table, policy_rows, table_policy_keys, tables_governed
 from .summaries import summary_rows, summary_writer
 
@@ -120,12 +120,62 @@ def tables_rescore(*, table_ids: Iterable[int]) -> int:
         )
         ids = [t.pk for t in tables]
         # nothing cascades from these three (no model points at a score, a total or a summary)
-        delete_rows("table_id", ids, Score, TableScore, TableSummary)
-        score_writer().insert(scores)
+        _scores_write(ids, scores)
+        delete_rows("table_id", ids, TableScore, TableSummary)
         _total_writer().insert(totals)
         writer.insert(summaries)
         GoalTable.objects.filter(pk__in=ids).update(scored_at=timezone.now())
     return len(scores)
+
+
+def _scores_write(table_ids: list[int], scores: list[tuple]) -> None:
+    """Store the tables' new score rows, keeping each stored row whose values are unchanged: a rescore that
+    changes little (the sweep, a re-approval, a policy moving a few scores, a bulk rescore run again) then
+    deletes and inserts only what changed, not every row of its tables (on PostgreSQL each replaced row is
+    also a dead one for VACUUM). A kept row's computed_at stays the time its value was first computed."""
+    stored = _stored_scores(table_ids)
+    if stored:
+        fresh, replaced = [], []
+        for row in scores:
+            # ScoreRow: indicator, table, actual, as_of, official, points, ratio, explanation, flags, policy_version
+            old = stored.pop((row[0], row[3], row[4]), None)
+            if old is not None:
+                if old[1:] == (row[2], row[5], row[6], row[7], row[8], row[9]):
+                    continue
+                replaced.append(old[0])
+            fresh.append(row)
+        replaced.extend(old[0] for old in stored.values())  # no longer scored (an actual withdrawn, a date gone)
+        delete_rows("id", replaced, Score)
+        scores = fresh
+    score_writer().insert(scores)
+
+
+_STORED_SCORE_COLUMNS = ("id", "indicator_id", "as_of", "official", "actual_id", "points", "ratio", "explanation",
+                         "flags", "policy_version")
+
+
+def _stored_scores(table_ids: list[int]) -> dict[tuple, tuple]:
+    """The tables' stored score rows by (indicator id, as_of, official): (id, actual id, points, ratio,
+    explanation, flags, policy_version), each value as the new rows hold it (the flags as the JSON text they
+    were written as: a different spelling of the same list only costs a row replaced). One query."""
+    quote = connection.ops.quote_name
+    columns = [quote(Score._meta.get_field(name).column) for name in _STORED_SCORE_COLUMNS]
+    columns[8] = f"CAST({columns[8]} AS TEXT)"  # PostgreSQL's jsonb as text, not a list decoded per row
+    if connection.vendor == "sqlite":
+        columns[2] = f"CAST({columns[2]} AS TEXT)"  # converted once per distinct date, not by sqlite3 per row
+    where, params = in_ids(quote("table_id"), table_ids)
+    sql = f"SELECT {', '.join(columns)} FROM {quote(Score._meta.db_table)} WHERE {where}"
+    converters = _converters(Score, "as_of", "points", "ratio")
+    converted: dict = {}
+    stored = {}
+    # official: SQLite's 0/1 are equal to (and hash as) False/True, so they key the same rows
+    for pk, indicator_id, as_of, official, actual_id, points, ratio, explanation, flags, version in select_rows(
+        sql, params
+    ):
+        if converters[0] is not None:
+            as_of, points, ratio = _converted(converted, converters, (as_of, points, ratio))
+        stored[(indicator_id, as_of, official)] = (pk, actual_id, points, ratio, explanation, flags, version)
+    return stored
 
 
 # What a rescore reads of its tables (policies_by_table, _budgets_by_table, _executions_by_table,
