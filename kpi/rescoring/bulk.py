@@ -150,23 +150,38 @@ def sqlite_variable_limit() -> int:
 def objects_insert(model: type[Model], objs: Sequence[Model], *, batch_size: int = 1000) -> None:
     """INSERT unsaved instances of `model` (every concrete field but the auto primary key), as
     QuerySet.bulk_create does but without compiling each value through the ORM, and set each one's pk from
-    the statement's RETURNING (rows come back in VALUES order, as bulk_create relies on both databases)."""
+    the statement's RETURNING (rows come back in VALUES order, as bulk_create relies on both databases).
+
+    PostgreSQL gets, as bulk_create does there, one array per column (INSERT … SELECT * FROM UNNEST): a
+    statement of one placeholder per value is split by psycopg in Python, a tenth of a second per thousand
+    rows of twenty columns (8,008 actuals: 3.1 of the import's 14 s)."""
     if not objs:
         return
     opts = model._meta
     fields = [f for f in opts.concrete_fields if f is not opts.pk]
     quote = connection.ops.quote_name
-    head = (f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES ")
-    group = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    head = f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
     returning = f" RETURNING {quote(opts.pk.column)}"
+    unnest = connection.vendor == "postgresql" and not any(hasattr(f, "get_placeholder") for f in fields)
+    if unnest:
+        # without the type's parameters, as bulk_create: varchar[], not varchar(20)[] (no truncation)
+        arrays = ", ".join(f"(%s)::{f.db_type(connection).split('(')[0]}[]" for f in fields)
+        head += f"SELECT * FROM UNNEST({arrays})"
+    else:
+        head += "VALUES "
+        group = "(" + ", ".join(["%s"] * len(fields)) + ")"
     if connection.vendor == "sqlite":
         batch_size = max(1, min(batch_size, sqlite_variable_limit() // len(fields)))
     rows = driver_rows(fields, objs)
     with connection.cursor() as cursor:
         for start in range(0, len(objs), batch_size):
             batch = objs[start:start + batch_size]
-            params = [value for _, row in zip(batch, rows) for value in row]
-            cursor.execute(head + ", ".join([group] * len(batch)) + returning, params)
+            values = [row for _, row in zip(batch, rows)]
+            if unnest:
+                cursor.execute(head + returning, [list(column) for column in zip(*values)])
+            else:
+                cursor.execute(head + ", ".join([group] * len(batch)) + returning,
+                               [value for row in values for value in row])
             for obj, (pk,) in zip(batch, cursor.fetchall(), strict=True):
                 obj.pk = pk
                 obj._state.adding = False
