@@ -224,7 +224,6 @@ def delete_rows(column: str, ids: Sequence[int], *models: type[Model]) -> None:
     if not ids or not models:
         return
     quote = connection.ops.quote_name
-    ids = [int(pk) for pk in ids]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             where, params = in_ids(quote(column), ids)
@@ -234,10 +233,9 @@ def delete_rows(column: str, ids: Sequence[int], *models: type[Model]) -> None:
             return
         size = sqlite_variable_limit()
         for start in range(0, len(ids), size):
-            chunk = ids[start:start + size]
-            marks = ", ".join(["%s"] * len(chunk))
+            where, params = in_ids(quote(column), ids[start:start + size])
             for model in models:
-                cursor.execute(f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(column)} IN ({marks})", chunk)
+                cursor.execute(f"DELETE FROM {quote(model._meta.db_table)} WHERE {where}", params)
 
 
 def in_ids(column_sql: str, ids: Sequence[int]) -> tuple[str, list]:
