@@ -103,29 +103,44 @@ def tables_rescore(*, table_ids: Iterable[int]) -> int:
     whatever the size. Returns the number of indicator scores written.
     """
     with transaction.atomic():
-        tables = list(
-            GoalTable.objects.select_for_update(of=("self",)).filter(pk__in=list(table_ids))
-            .select_related("project").only(*_TABLE_FIELDS).order_by("pk")
-        )
+        tables = _tables_locked(table_ids)
         if not tables:
             return 0
-        rows = _read_batch(tables)
-        latest: dict = {}
-        scores, totals = _compute_scores(tables, rows=rows, latest=latest)
-        writer = summary_writer()
-        summaries = summary_rows(
-            tables, indicators_by_table=rows.indicators, actuals_by_indicator=rows.provisional_actuals,
-            executions=rows.executions, budgets=rows.budgets, totals=totals, results=latest,
-            now=writer.adapt_datetime(timezone.now()), writer=writer, stamp=rows.stamp,
-        )
-        ids = [t.pk for t in tables]
-        # nothing cascades from these three (no model points at a score, a total or a summary)
-        _scores_write(ids, scores)
-        delete_rows("table_id", ids, TableScore, TableSummary)
-        _total_writer().insert(totals)
-        writer.insert(summaries)
-        GoalTable.objects.filter(pk__in=ids).update(scored_at=timezone.now())
+        scores, totals, summaries = _batch_computed(tables, _read_batch(tables))
+        _batch_write([t.pk for t in tables], scores, totals, summaries)
     return len(scores)
+
+
+def _tables_locked(table_ids: Iterable[int]) -> list[GoalTable]:
+    """The tables, locked until the end of the transaction (with what a rescore reads of them and their
+    projects: _TABLE_FIELDS), by id."""
+    return list(
+        GoalTable.objects.select_for_update(of=("self",)).filter(pk__in=list(table_ids))
+        .select_related("project").only(*_TABLE_FIELDS).order_by("pk")
+    )
+
+
+def _batch_computed(tables: list[GoalTable], rows: _BatchRows) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """(score rows, total rows, summary rows) of these tables from what was read of them, ready to insert."""
+    latest: dict = {}
+    scores, totals = _compute_scores(tables, rows=rows, latest=latest)
+    writer = summary_writer()
+    summaries = summary_rows(
+        tables, indicators_by_table=rows.indicators, actuals_by_indicator=rows.provisional_actuals,
+        executions=rows.executions, budgets=rows.budgets, totals=totals, results=latest,
+        now=writer.adapt_datetime(timezone.now()), writer=writer, stamp=rows.stamp,
+    )
+    return scores, totals, summaries
+
+
+def _batch_write(table_ids: list[int], scores: list[tuple], totals: list[tuple], summaries: list[tuple]) -> None:
+    """Store a batch's rows in place of what its tables had, and mark the tables scored."""
+    # nothing cascades from these three (no model points at a score, a total or a summary)
+    _scores_write(table_ids, scores)
+    delete_rows("table_id", table_ids, TableScore, TableSummary)
+    _total_writer().insert(totals)
+    summary_writer().insert(summaries)
+    GoalTable.objects.filter(pk__in=table_ids).update(scored_at=timezone.now())
 
 
 def _scores_write(table_ids: list[int], scores: list[tuple]) -> None:
@@ -338,27 +353,53 @@ def _converters(model, *names):
     return [c or _same for c in converters]
 
 
-def _read_batch(tables: list[GoalTable]) -> _BatchRows:
-    """Four queries (five with a 部门整体 table), whatever the number of indicators.
-
-    The indicators' superseded versions (调整, IndicatorVersion) come with the indicators, by a LEFT JOIN: an
-    indicator never adjusted is one row with empty version columns, so the usual batch pays nothing more.
-
-    Indicators and actuals are read with a plain cursor and explicit columns, each value converted as the
-    ORM converts it (`column_converter`: memoised, so a weight or a date repeated 10,000 times is converted
-    once); the ORM's per-row converters were most of a bulk rescore's read time."""
-    ids = [t.pk for t in tables]
+def _indicators_sql(ids: list[int]) -> tuple[str, list]:
+    """The batch's indicators in order, each with its superseded versions (a row per version, by a LEFT JOIN:
+    an indicator never adjusted is one row with empty version columns)."""
     quote = connection.ops.quote_name
     marks = ", ".join(["%s"] * len(ids))
-
-    indicator, actual, report = Indicator._meta, Actual._meta, Report._meta
-    version = IndicatorVersion._meta
+    indicator, version = Indicator._meta, IndicatorVersion._meta
     columns = ", ".join(f"i.{quote(indicator.get_field(name).column)}" for name in _INDICATOR_COLUMNS)
     v_columns = ", ".join(f"v.{quote(version.get_field(name).column)}" for name in _VERSION_COLUMNS)
     sql = (f"SELECT {columns}, {v_columns} FROM {quote(indicator.db_table)} i"
            f" LEFT JOIN {quote(version.db_table)} v ON v.{quote('indicator_id')} = i.{quote('id')}"
            f" WHERE i.{quote('table_id')} IN ({marks})"
            f" ORDER BY i.{quote('order')}, i.{quote('id')}, v.{quote('valid_until')}")
+    return sql, ids
+
+
+def _actuals_sql(ids: list[int]) -> tuple[str, list]:
+    """The batch's actuals that count (all but those of returned reports), in date order, with their report's
+    status and their recorded_at as text."""
+    quote = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(ids))
+    indicator, actual, report = Indicator._meta, Actual._meta, Report._meta
+    a_columns = [f"a.{quote(actual.get_field(name).column)}" for name in _ACTUAL_COLUMNS[:-2]]
+    # recorded_at as text, not through the driver's per-row datetime parsing: only each table's latest is
+    # ever converted (`stamp`). The text is in time order: Django's fixed format on SQLite, PostgreSQL's ISO
+    # output in the connection's time zone (UTC) there.
+    stamp_column = f"CAST(a.{quote('recorded_at')} AS TEXT)"
+    if connection.vendor == "sqlite":
+        # the few dates too: converted once each (memoised), not by sqlite3 row by row
+        a_columns[2] = f"CAST({a_columns[2]} AS TEXT)"
+    a_columns = ", ".join(a_columns)
+    sql = (f"SELECT {a_columns}, r.{quote('status')}, {stamp_column}"
+           f" FROM {quote(actual.db_table)} a"
+           f" INNER JOIN {quote(report.db_table)} r ON r.{quote('id')} = a.{quote('report_id')}"
+           f" INNER JOIN {quote(indicator.db_table)} i ON i.{quote('id')} = a.{quote('indicator_id')}"
+           f" WHERE i.{quote('table_id')} IN ({marks}) AND NOT (r.{quote('status')} = %s)"
+           f" ORDER BY a.{quote('as_of')}, a.{quote('id')}")
+    return sql, [*ids, Report.Status.RETURNED.value]
+
+
+def _read_batch(tables: list[GoalTable]) -> _BatchRows:
+    """Four queries (five with a 部门整体 table), whatever the number of indicators. The indicators' superseded
+    versions (调整, IndicatorVersion) come with the indicators (`_indicators_sql`).
+
+    Indicators and actuals are read with a plain cursor and explicit columns, each value converted as the
+    ORM converts it (`column_converter`: memoised, so a weight or a date repeated 10,000 times is converted
+    once); the ORM's per-row converters were most of a bulk rescore's read time."""
+    ids = [t.pk for t in tables]
     indicator_converters = _converters(Indicator, "target_value", "target_upper", "weight", "not_applicable")
     version_converters = _converters(IndicatorVersion, "valid_until", "target_value", "target_upper", "weight")
     indicators_by_table: dict[int, list[_IndicatorRow]] = defaultdict(list)
@@ -366,7 +407,7 @@ def _read_batch(tables: list[GoalTable]) -> _BatchRows:
     converted: dict = {}
     last = None
     for (pk, table_id, kind, value, upper, unit, raw, weight, rule, na, accumulation,
-         v_until, v_kind, v_value, v_upper, v_unit, v_raw, v_weight, v_rule) in select_rows(sql, ids):
+         v_until, v_kind, v_value, v_upper, v_unit, v_raw, v_weight, v_rule) in select_rows(*_indicators_sql(ids)):
         if pk != last:
             last = pk
             if indicator_converters[0] is not None:
@@ -386,29 +427,12 @@ def _read_batch(tables: list[GoalTable]) -> _BatchRows:
 
     # Per indicator, actuals in date order: all that count provisionally (all but those of returned
     # reports: ActualQuerySet.that_count), and the approved ones.
-    a_columns = [f"a.{quote(actual.get_field(name).column)}" for name in _ACTUAL_COLUMNS[:-2]]
-    # recorded_at as text, not through the driver's per-row datetime parsing: only each table's latest is
-    # ever converted (`stamp`). The text is in time order: Django's fixed format on SQLite, PostgreSQL's ISO
-    # output in the connection's time zone (UTC) there.
-    stamp_column = f"CAST(a.{quote('recorded_at')} AS TEXT)"
-    if connection.vendor == "sqlite":
-        # the few dates too: converted once each (memoised), not by sqlite3 row by row
-        a_columns[2] = f"CAST({a_columns[2]} AS TEXT)"
-    a_columns = ", ".join(a_columns)
-    sql = (f"SELECT {a_columns}, r.{quote('status')}, {stamp_column}"
-           f" FROM {quote(actual.db_table)} a"
-           f" INNER JOIN {quote(report.db_table)} r ON r.{quote('id')} = a.{quote('report_id')}"
-           f" INNER JOIN {quote(indicator.db_table)} i ON i.{quote('id')} = a.{quote('indicator_id')}"
-           f" WHERE i.{quote('table_id')} IN ({marks}) AND NOT (r.{quote('status')} = %s)"
-           f" ORDER BY a.{quote('as_of')}, a.{quote('id')}")
     actual_converters = _converters(Actual, "as_of", "value", "met", "points")
     provisional_actuals: dict[int, list[_ActualRow]] = defaultdict(list)
     approved_actuals: dict[int, list[_ActualRow]] = defaultdict(list)
     approved = Report.Status.APPROVED.value
     converted = {}
-    for indicator_id, pk, as_of, value, met, grade, points, status, recorded_at in select_rows(
-        sql, [*ids, Report.Status.RETURNED.value]
-    ):
+    for indicator_id, pk, as_of, value, met, grade, points, status, recorded_at in select_rows(*_actuals_sql(ids)):
         if actual_converters[0] is not None:
             as_of, value, met, points = _converted(converted, actual_converters, (as_of, value, met, points))
         row = _tuple_new(_ActualRow, (indicator_id, pk, as_of, value, met, grade, points, status, recorded_at))

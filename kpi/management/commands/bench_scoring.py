@@ -67,6 +67,7 @@ class Command(BaseCommand):
             table_ids = self.build(n)
             rescore_fresh = self.bench_rescore(table_ids)
             rescore_again = self.bench_rescore(table_ids)
+            database_only = self.bench_database_only(table_ids)
             bulk = self.bench_bulk_write(n)
             orm_bulk = self.bench_bulk_create(n)
             bulk_job = self.bench_bulk_job(len(table_ids), options["workers"]) if options["workers"] else None
@@ -83,6 +84,10 @@ class Command(BaseCommand):
             "end_to_end_vs_bulk_write": round(rescore_fresh / bulk, 3),
             "orm_bulk_create_reference_per_s": round(orm_bulk),
             "end_to_end_vs_orm_bulk_create": round(rescore_fresh / orm_bulk, 3),
+            # A fresh rescore's database work alone (its reads and writes, the engine and all Python between
+            # them free): the most end_to_end_vs_bulk_write could be here.
+            "database_only_rescore_per_s": round(database_only),
+            "database_only_vs_bulk_write": round(database_only / bulk, 3),
             # The same two by this process's CPU time: steadier than wall time on a shared machine, but without
             # the database server's work (all of it on SQLite, none of PostgreSQL's).
             "end_to_end_vs_bulk_write_process_cpu": round(self.cpu["bulk"] / self.cpu["rescore"], 3),
@@ -168,6 +173,32 @@ class Command(BaseCommand):
         self.cpu.setdefault("rescore", time.process_time() - cpu)  # the first (fresh) one
         return Score.objects.count() / elapsed
 
+    def bench_database_only(self, table_ids):
+        """What a fresh rescore costs the database, batch by batch as bench_rescore runs it, one transaction
+        each: lock the batch's tables, run its reads (rows fetched, nothing converted or built from them) and
+        store its score, total and summary rows, which are computed beforehand, outside the timing."""
+        from kpi.rescoring import services
+        from kpi.rescoring.bulk import select_rows
+
+        size = services.RESCORE_BATCH_SIZE
+        batches = []
+        for start in range(0, len(table_ids), size):
+            with transaction.atomic():
+                tables = services._tables_locked(table_ids[start:start + size])
+                batches.append(([t.pk for t in tables], services._batch_computed(tables, services._read_batch(tables))))
+        _scores_cleared()
+        started = time.perf_counter()
+        for ids, (scores, totals, summaries) in batches:
+            with transaction.atomic():
+                tables = services._tables_locked(ids)
+                select_rows(*services._indicators_sql(ids))
+                select_rows(*services._actuals_sql(ids))
+                services._executions_by_table(tables)
+                services._budgets_by_table(tables)
+                services._batch_write(ids, scores, totals, summaries)
+        elapsed = time.perf_counter() - started
+        return sum(len(scores) for _, (scores, _, _) in batches) / elapsed
+
     def bench_bulk_job(self, tables: int, workers: int) -> dict:
         """A bulk rescore job of the year (`rescore_job_create`, as `manage.py rescore` queues it) run by
         `workers` real worker processes: from the commit that queues it to the job marked done."""
@@ -200,7 +231,7 @@ class Command(BaseCommand):
 
     def bench_bulk_write(self, n):
         """Physical reference: insert N ready-made score rows the way a rescore writes them, nothing computed."""
-        from kpi.models import Actual, Score
+        from kpi.models import Actual
         from kpi.rescoring.services import score_writer
 
         writer = score_writer()
@@ -211,7 +242,7 @@ class Command(BaseCommand):
              "default", now)
             for i, t, a, d in Actual.objects.values_list("indicator_id", "indicator__table_id", "id", "as_of")
         ]
-        Score.objects.all().delete()
+        _scores_cleared()
         started, cpu = time.perf_counter(), time.process_time()
         with transaction.atomic():
             writer.insert(rows)
@@ -226,7 +257,7 @@ class Command(BaseCommand):
 
         now = timezone.now()
         rows = list(Actual.objects.values_list("indicator_id", "indicator__table_id", "id", "as_of"))
-        Score.objects.all().delete()
+        _scores_cleared()
         started = time.perf_counter()
         with transaction.atomic():
             Score.objects.bulk_create(
@@ -239,3 +270,17 @@ class Command(BaseCommand):
                 batch_size=1000,
             )
         return len(rows) / (time.perf_counter() - started)
+
+
+def _scores_cleared():
+    """Empty the score tables for the next measurement as the fresh rescore found them: on PostgreSQL
+    truncated, so that it does not write beside the dead rows and index entries of the one before."""
+    from kpi.models import Score, TableScore, TableSummary
+
+    models = (Score, TableScore, TableSummary)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE " + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models))
+        return
+    for model in models:
+        model.objects.all().delete()
