@@ -3,6 +3,7 @@ import os
 import shutil
 
 import pytest
+from django.db import connections
 
 CHROMIUM = os.environ.get("JIXIAO_CHROMIUM", "/usr/bin/chromium")
 # As this workplace's machines need them: no background networking, no sandbox as root, fresh profile.
@@ -32,6 +33,10 @@ def browser_page(monkeypatch, tmp_path):
         finally:
             context.close()
             browser.close()
+            # The ORM calls made while Playwright's loop runs keep their connection in that loop's context
+            # (asgiref's Local), which the test database's teardown never sees: PostgreSQL then refuses to
+            # drop a database still in use.
+            connections.close_all()
         assert refused == [], "the page broke its Content-Security-Policy:\n" + "\n".join(refused)
 
 
