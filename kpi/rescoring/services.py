@@ -392,14 +392,22 @@ def _actuals_sql(ids: list[int]) -> tuple[str, list]:
     return sql, [*ids, Report.Status.RETURNED.value]
 
 
+def _batch_fetched(tables: list[GoalTable]) -> tuple[list[tuple], list[tuple], dict, dict]:
+    """Everything a rescore reads of a batch of tables: (indicator rows, actual rows) as the driver gives them,
+    the execution figures and the budgets per table. Four queries (five with a 部门整体 table)."""
+    ids = [t.pk for t in tables]
+    return (select_rows(*_indicators_sql(ids)), select_rows(*_actuals_sql(ids)), _executions_by_table(tables),
+            _budgets_by_table(tables))
+
+
 def _read_batch(tables: list[GoalTable]) -> _BatchRows:
-    """Four queries (five with a 部门整体 table), whatever the number of indicators. The indicators' superseded
-    versions (调整, IndicatorVersion) come with the indicators (`_indicators_sql`).
+    """What `_batch_fetched` reads, as rows to score from, whatever the number of indicators. The indicators'
+    superseded versions (调整, IndicatorVersion) come with the indicators (`_indicators_sql`).
 
     Indicators and actuals are read with a plain cursor and explicit columns, each value converted as the
     ORM converts it (`column_converter`: memoised, so a weight or a date repeated 10,000 times is converted
     once); the ORM's per-row converters were most of a bulk rescore's read time."""
-    ids = [t.pk for t in tables]
+    indicator_rows, actual_rows, executions, budgets = _batch_fetched(tables)
     indicator_converters = _converters(Indicator, "target_value", "target_upper", "weight", "not_applicable")
     version_converters = _converters(IndicatorVersion, "valid_until", "target_value", "target_upper", "weight")
     indicators_by_table: dict[int, list[_IndicatorRow]] = defaultdict(list)
@@ -407,7 +415,7 @@ def _read_batch(tables: list[GoalTable]) -> _BatchRows:
     converted: dict = {}
     last = None
     for (pk, table_id, kind, value, upper, unit, raw, weight, rule, na, accumulation,
-         v_until, v_kind, v_value, v_upper, v_unit, v_raw, v_weight, v_rule) in select_rows(*_indicators_sql(ids)):
+         v_until, v_kind, v_value, v_upper, v_unit, v_raw, v_weight, v_rule) in indicator_rows:
         if pk != last:
             last = pk
             if indicator_converters[0] is not None:
@@ -432,15 +440,15 @@ def _read_batch(tables: list[GoalTable]) -> _BatchRows:
     approved_actuals: dict[int, list[_ActualRow]] = defaultdict(list)
     approved = Report.Status.APPROVED.value
     converted = {}
-    for indicator_id, pk, as_of, value, met, grade, points, status, recorded_at in select_rows(*_actuals_sql(ids)):
+    for indicator_id, pk, as_of, value, met, grade, points, status, recorded_at in actual_rows:
         if actual_converters[0] is not None:
             as_of, value, met, points = _converted(converted, actual_converters, (as_of, value, met, points))
         row = _tuple_new(_ActualRow, (indicator_id, pk, as_of, value, met, grade, points, status, recorded_at))
         provisional_actuals[indicator_id].append(row)
         if status == approved:
             approved_actuals[indicator_id].append(row)
-    return _BatchRows(indicators_by_table, provisional_actuals, approved_actuals, _executions_by_table(tables),
-                      _budgets_by_table(tables), column_converter(Actual, "recorded_at") or _parse_stamp,
+    return _BatchRows(indicators_by_table, provisional_actuals, approved_actuals, executions, budgets,
+                      column_converter(Actual, "recorded_at") or _parse_stamp,
                       versions=versions)
 
 

@@ -175,10 +175,9 @@ class Command(BaseCommand):
 
     def bench_database_only(self, table_ids):
         """What a fresh rescore costs the database, batch by batch as bench_rescore runs it, one transaction
-        each: lock the batch's tables, run its reads (rows fetched, nothing converted or built from them) and
-        store its score, total and summary rows, which are computed beforehand, outside the timing."""
+        each: lock the batch's tables, run its reads (`_batch_fetched`: rows fetched, not turned into rows to
+        score from) and store its score, total and summary rows, which are computed beforehand, untimed."""
         from kpi.rescoring import services
-        from kpi.rescoring.bulk import select_rows
 
         size = services.RESCORE_BATCH_SIZE
         batches = []
@@ -190,11 +189,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         for ids, (scores, totals, summaries) in batches:
             with transaction.atomic():
-                tables = services._tables_locked(ids)
-                select_rows(*services._indicators_sql(ids))
-                select_rows(*services._actuals_sql(ids))
-                services._executions_by_table(tables)
-                services._budgets_by_table(tables)
+                services._batch_fetched(services._tables_locked(ids))
                 services._batch_write(ids, scores, totals, summaries)
         elapsed = time.perf_counter() - started
         return sum(len(scores) for _, (scores, _, _) in batches) / elapsed
@@ -273,14 +268,12 @@ class Command(BaseCommand):
 
 
 def _scores_cleared():
-    """Empty the score tables for the next measurement as the fresh rescore found them: on PostgreSQL
-    truncated, so that it does not write beside the dead rows and index entries of the one before."""
+    """Empty the score tables for the next measurement as the fresh rescore found them: Django's flush SQL,
+    on PostgreSQL a TRUNCATE, so that it does not write beside the dead rows and index entries of the one
+    before (nothing points at these tables: no cascade is needed)."""
+    from django.core.management.color import no_style
+
     from kpi.models import Score, TableScore, TableSummary
 
-    models = (Score, TableScore, TableSummary)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE " + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models))
-        return
-    for model in models:
-        model.objects.all().delete()
+    tables = [model._meta.db_table for model in (Score, TableScore, TableSummary)]
+    connection.ops.execute_sql_flush(connection.ops.sql_flush(no_style(), tables))
